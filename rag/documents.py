@@ -1,0 +1,247 @@
+"""Read source files into `Document`s: metadata, title and numbered paragraphs.
+
+A paragraph is a non-empty line of the file, numbered from 1 in file order and
+kept verbatim (only the indentation around it is stripped). Lines that are page
+furniture rather than content (the bullet metadata header, the title,
+发布日期, 政府信息公开, footers such as 主办单位…地址…, 关闭) become metadata or are
+dropped, and are not numbered.
+
+Every paragraph carries its heading path. Official documents number their
+sections in a fixed hierarchy, which this module recognises:
+
+    一、  >  （一）/(一)  >  1. / 1、  >  （1）/(1)  >  一是… (opening a paragraph)
+
+A heading line may also carry body text ("1.优化国土空间开发保护格局。一是建立…"):
+its label is the text up to the first sentence end.
+
+Deliberately not done here: splitting into chunks (rag/chunks.py) and anything
+model-related. A file of unknown layout still loads, as plain paragraphs with an
+empty heading path.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SUPPORTED_SUFFIXES = (".txt",)
+
+_CN_NUM = "一二三四五六七八九十"
+# (level, pattern) in hierarchy order; a heading of level k closes every open
+# heading of level >= k.
+_HEADING_PATTERNS: tuple[tuple[int, re.Pattern[str]], ...] = (
+    (1, re.compile(rf"^[{_CN_NUM}]+、")),
+    (2, re.compile(rf"^[（(][{_CN_NUM}]+[）)]")),
+    (3, re.compile(r"^\d{1,2}(?:[.．](?!\d)|、)")),
+    (4, re.compile(r"^[（(]\d{1,2}[）)]")),
+    (5, re.compile(rf"^[{_CN_NUM}]+是")),
+)
+_SENTENCE_END = re.compile(r"[。；;！!？?：:]")
+_MAX_LABEL = 40
+
+_TITLE_WORDS = ("关于", "计划", "方案", "通知", "答复", "意见", "规划", "办法", "报告", "决定")
+_INDEX_NO = re.compile(r"^\d{6,}/\d{4}-\d+$")
+_DATE = re.compile(r"^(\d{4})[-年/.](\d{1,2})[-月/.](\d{1,2})日?$")
+_FOOTER = re.compile(r"^(主办单位|地址|邮编|网站标识码|ICP备|版权所有|关闭$)")
+_PUBLISHED = re.compile(r"^发布日期[:：]\s*(\S+)")
+_PROPOSAL = re.compile(r"“(关于[^”]{4,80}?提案)”")
+
+
+class DocumentError(ValueError):
+    """A source file that cannot be read as a document; the message names it."""
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    number: int  # 1-based, in file order
+    text: str  # verbatim, indentation stripped
+    path: tuple[str, ...]  # heading labels from the top level down
+    is_heading: bool = False  # a heading line with no body text of its own
+
+    @property
+    def section(self) -> str:
+        return " > ".join(self.path)
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str  # file name, e.g. "004_7c7b9bfef2df6a5e.txt"
+    title: str
+    paragraphs: tuple[Paragraph, ...]
+    index_no: str = ""  # 索引号, e.g. 005252100/2023-00189
+    agency: str = ""  # issuing agency
+    category: str = ""  # e.g. 政协提案,提案
+    date: str = ""  # ISO date of issue when known
+    addressee: str = ""  # e.g. 九三学社郑州市委员会
+    doc_no: str = ""  # 文号, e.g. 新开〔2020〕26号
+    meta: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def paragraph(self, number: int) -> Paragraph:
+        return self.paragraphs[number - 1]
+
+
+def read_text(path: Path) -> str:
+    """Decode a file as UTF-8 (BOM or not), falling back to GB18030 (a superset of GBK)."""
+    data = path.read_bytes()
+    if b"\x00" in data:
+        raise DocumentError(f"{path.name}: binary file (contains NUL bytes), skipped")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise DocumentError(f"{path.name}: cannot decode as UTF-8 or GBK, skipped")
+
+
+def heading_level(line: str) -> int:
+    """The heading level a line opens (1-5), or 0 for a plain paragraph."""
+    for level, pattern in _HEADING_PATTERNS:
+        if pattern.match(line):
+            return level
+    return 0
+
+
+def _label(line: str) -> tuple[str, bool]:
+    """The heading label of a heading line, and whether the line is only a heading."""
+    m = _SENTENCE_END.search(line)
+    if m is None:
+        return line[:_MAX_LABEL], len(line) <= _MAX_LABEL * 2
+    return line[: m.start()][:_MAX_LABEL], m.end() >= len(line.rstrip())
+
+
+def _iso_date(text: str) -> str:
+    m = _DATE.match(text.strip())
+    if not m:
+        return ""
+    y, mo, d = m.groups()
+    return f"{y}-{int(mo):02d}-{int(d):02d}"
+
+
+def _is_title(line: str) -> bool:
+    return (
+        len(line) <= 80
+        and not _SENTENCE_END.search(line[-1:])
+        and any(w in line for w in _TITLE_WORDS)
+        and heading_level(line) == 0
+    )
+
+
+def parse(text: str, doc_id: str) -> Document:
+    """Parse one document's text; never fails on layout, only on an empty body."""
+    lines = [ln.strip(" \t\u3000\u00a0\r\ufeff") for ln in text.split("\n")]
+    lines = [ln for ln in lines if ln]
+    meta: dict[str, str] = {}
+    bullets: list[str] = []
+    body: list[str] = []
+    title = ""
+    seen_heading = False
+    for ln in lines:
+        if ln.startswith("•"):
+            bullets.append(ln.lstrip("• ").strip())
+            continue
+        if _FOOTER.match(ln) or ln == "政府信息公开":
+            continue
+        if m := _PUBLISHED.match(ln):
+            meta["published"] = m.group(1)
+            continue
+        seen_heading = seen_heading or heading_level(ln) > 0
+        if not title and not seen_heading and _is_title(ln):
+            title = ln
+            continue
+        body.append(ln)
+    if not body:
+        raise DocumentError(f"{doc_id}: no text content, skipped")
+
+    # The bullet header of the Zhengzhou portal: index number, agency, category, dates.
+    index_no = agency = category = date = ""
+    for b in bullets:
+        if _INDEX_NO.match(b):
+            index_no = b
+        elif _iso_date(b):
+            date = date or _iso_date(b)
+        elif "," in b or "，" in b:
+            category = b
+        elif not agency:
+            agency = b
+    date = date or meta.get("published", "")
+
+    addressee = ""
+    doc_no = ""
+    for ln in body[:8]:
+        if not doc_no and re.fullmatch(r".{1,10}〔\d{4}〕\d+号", ln):
+            doc_no = ln
+        if not addressee and len(ln) <= 60 and ln[-1] in ":：":
+            addressee = ln[:-1]
+            if addressee.startswith("尊敬的"):
+                addressee = addressee[3:]
+    if not title:
+        # A reply letter without a title line names the proposal it answers.
+        m = _PROPOSAL.search("\n".join(body[:5]))
+        title = f"{m.group(1)}的答复" if m else Path(doc_id).stem
+    if not agency and "关于" in title:
+        # "新乡高新区管委会关于印发…的通知": the issuer opens the title.
+        issuer = title.split("关于", 1)[0]
+        if 2 < len(issuer) <= 20:
+            agency = issuer
+    if not agency:
+        # A notice signed by its issuer: a short line just before a date line.
+        for prev, ln in zip(body, body[1:]):
+            if _iso_date(ln) and 2 < len(prev) <= 20 and not _SENTENCE_END.search(prev):
+                agency, date = prev, date or _iso_date(ln)
+                break
+    if not date:
+        for ln in body:
+            if d := _iso_date(ln):
+                date = d
+                break
+
+    paragraphs: list[Paragraph] = []
+    stack: list[tuple[int, str]] = []
+    for number, ln in enumerate(body, start=1):
+        level = heading_level(ln)
+        only_heading = False
+        if level:
+            label, only_heading = _label(ln)
+            stack = [(lv, lb) for lv, lb in stack if lv < level]
+            stack.append((level, label))
+        # A plain paragraph keeps the open path: text after 一是… still belongs
+        # to it until the next numbered heading closes the enumeration.
+        paragraphs.append(Paragraph(number, ln, tuple(lb for _, lb in stack), only_heading))
+
+    return Document(
+        id=doc_id,
+        title=title,
+        paragraphs=tuple(paragraphs),
+        index_no=index_no,
+        agency=agency,
+        category=category,
+        date=date,
+        addressee=addressee,
+        doc_no=doc_no,
+        meta=meta,
+    )
+
+
+def load_document(path: Path) -> Document:
+    return parse(read_text(path), path.name)
+
+
+def source_files(folder: Path) -> list[Path]:
+    """The supported files of a folder, sorted by name (hidden files ignored)."""
+    return sorted(
+        p
+        for p in Path(folder).iterdir()
+        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith(".")
+    )
+
+
+def load_folder(folder: Path) -> tuple[list[Document], list[str]]:
+    """Every readable document of a folder, and a message for each file skipped."""
+    docs, problems = [], []
+    for path in source_files(folder):
+        try:
+            docs.append(load_document(path))
+        except DocumentError as e:
+            problems.append(str(e))
+    return docs, problems

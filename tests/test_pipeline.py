@@ -1,0 +1,70 @@
+"""The `ask()` contract end to end, and the command line."""
+
+import subprocess
+import sys
+
+import pytest
+
+from rag import Answer, Settings, ask, retrieve
+
+from .conftest import GDP, ROOT
+
+Q = "2024年郑州市地区生产总值预期增长多少?"
+
+
+@pytest.mark.models
+def test_ask_with_the_bundled_models():
+    answer = ask(Q, top_k=5)
+    assert isinstance(answer, Answer) and not answer.refused
+    assert "7%左右" in answer.text and "[1]" in answer.text
+    assert any(c.doc == GDP and c.paragraph == 10 for c in answer.citations)
+    for c in answer.citations:
+        assert c.text in (ROOT / "seeds" / c.doc).read_text(encoding="utf-8")
+    assert [h.doc for h in retrieve(Q, top_k=3)][0] == GDP
+
+
+@pytest.mark.models
+def test_off_topic_question_is_refused(real_pipeline):
+    for q in ["今天郑州天气怎么样?", "洛阳市2024年地区生产总值是多少?"]:
+        answer = real_pipeline.ask(q)
+        assert answer.refused, (q, answer.text)
+        assert "没有相关信息" in answer.text and not answer.citations
+
+
+@pytest.mark.models
+def test_follow_up_with_real_models(real_pipeline):
+    first = real_pipeline.ask("2023年郑州市地区生产总值增长多少?")
+    assert "7.4%" in first.text
+    follow = real_pipeline.ask("那2024年呢?", history=["2023年郑州市地区生产总值增长多少?"])
+    assert "7%左右" in follow.text
+
+
+@pytest.mark.models
+def test_transformers_backend_answers_faithfully(tmp_path):
+    """The GGUF through transformers (dequantised once, cached): same guarantees."""
+    settings = Settings(llm_backend="transformers", cache_dir=tmp_path / "cache")
+    from rag import Pipeline
+
+    answer = Pipeline(settings).ask(Q)
+    assert "7%左右" in answer.text and any(c.paragraph == 10 for c in answer.citations)
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+def test_cli_rejects_blank_question():
+    result = run_cli("ask", "   ")
+    assert result.returncode == 2 and "问题为空" in result.stderr
+
+
+def test_cli_rejects_huge_question():
+    result = run_cli("ask", "问" * 2001)
+    assert result.returncode == 2 and "过长" in result.stderr
+
+
+@pytest.mark.models
+def test_cli_answers_with_citation():
+    result = run_cli("ask", Q)
+    assert result.returncode == 0, result.stderr
+    assert "7%左右" in result.stdout and GDP in result.stdout and "第10段" in result.stdout
