@@ -1,11 +1,11 @@
 """Question answering over Chinese government documents, with checked citations.
 
-    from rag import ask
-    answer = ask("2024年郑州市地区生产总值预期增长多少?")
-    answer.text, answer.citations, answer.refused
+from rag import ask
+answer = ask("2024年郑州市地区生产总值预期增长多少?")
+answer.text, answer.citations, answer.refused
 """
 
-from .answering import REFUSAL, Answer
+from .answering import REFUSAL, Answer, validate_question
 from .chunks import Chunk
 from .citations import Citation
 from .documents import Document, Paragraph
@@ -26,4 +26,5 @@ __all__ = [
     "ask",
     "ask_stream",
     "retrieve",
+    "validate_question",
 ]

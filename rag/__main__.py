@@ -1,4 +1,4 @@
-"""Command line: `python -m rag ask "问题"`, `python -m rag index`.
+"""Command line: `python -m rag ask "问题"`, `python -m rag index`, `python -m rag serve`.
 
 Deliberately small: the chat page is app.py, evaluation is `python -m eval`.
 """
@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     p_ask.add_argument("--doc", help="only this document (file name)")
     p_index = sub.add_parser("index", help="(re)build the index")
     p_index.add_argument("--if-needed", action="store_true", help="only when sources or settings changed")
+    p_serve = sub.add_parser("serve", help="OpenAI-compatible chat completions endpoint")
+    p_serve.add_argument("--host", default="127.0.0.1")
+    p_serve.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     logging.getLogger("faiss").setLevel(logging.WARNING)
@@ -50,13 +53,28 @@ def main(argv: list[str] | None = None) -> int:
         else:
             index = build(settings, embedder)
             save(index, settings.index_dir)
-        print(f"index: {len(index.chunks)} chunks from {len(index.documents)} documents "
-              f"in {time.perf_counter() - started:.1f}s -> {settings.index_dir}")
+        print(
+            f"index: {len(index.chunks)} chunks from {len(index.documents)} documents "
+            f"in {time.perf_counter() - started:.1f}s -> {settings.index_dir}"
+        )
         for message in index.manifest.get("skipped", []):
             print(f"skipped: {message}")
         return 0
 
     from .pipeline import Pipeline
+
+    if args.command == "serve":
+        from .serve import serve
+
+        pipe = Pipeline(settings)
+        pipe.index  # noqa: B018 - load before the first request, not during it
+        server = serve(pipe, args.host, args.port)
+        print(f"serving on http://{args.host}:{server.server_port}/v1/chat/completions", flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        return 0
 
     try:
         answer = Pipeline(settings).ask(args.question, args.top_k, doc=args.doc)

@@ -47,6 +47,7 @@ from .index import Index
 from .lexical import tokenize
 from .retrieval import Hit
 from .settings import Settings
+from .synonyms import Synonyms
 
 REFUSAL = "资料中没有相关信息，无法根据现有文件回答这个问题。"
 _CANDIDATES = 6  # evidence sentences offered to the model, at most
@@ -56,10 +57,73 @@ _NUM = re.compile(r"\d+(?:\.\d+)?")
 # Cities and provinces a citizen may ask about; a question naming one that no
 # retrieved paragraph mentions is about somewhere the documents don't cover.
 PLACES = frozenset(
-    "郑州 开封 洛阳 平顶山 安阳 鹤壁 新乡 焦作 濮阳 许昌 漯河 三门峡 南阳 商丘 信阳 周口 驻马店 济源 "
-    "北京 上海 天津 重庆 广州 深圳 杭州 南京 武汉 成都 西安 长沙 合肥 济南 青岛 石家庄 太原 苏州 "
-    "河北 山西 山东 湖北 湖南 安徽 江苏 浙江 广东 陕西 四川 福建 江西 云南 贵州 甘肃 辽宁 吉林 黑龙江 "
-    "香港 澳门 台湾 海南 广西 内蒙古 新疆 西藏 宁夏 青海".split()
+    [
+        "郑州",
+        "开封",
+        "洛阳",
+        "平顶山",
+        "安阳",
+        "鹤壁",
+        "新乡",
+        "焦作",
+        "濮阳",
+        "许昌",
+        "漯河",
+        "三门峡",
+        "南阳",
+        "商丘",
+        "信阳",
+        "周口",
+        "驻马店",
+        "济源",
+        "北京",
+        "上海",
+        "天津",
+        "重庆",
+        "广州",
+        "深圳",
+        "杭州",
+        "南京",
+        "武汉",
+        "成都",
+        "西安",
+        "长沙",
+        "合肥",
+        "济南",
+        "青岛",
+        "石家庄",
+        "太原",
+        "苏州",
+        "河北",
+        "山西",
+        "山东",
+        "湖北",
+        "湖南",
+        "安徽",
+        "江苏",
+        "浙江",
+        "广东",
+        "陕西",
+        "四川",
+        "福建",
+        "江西",
+        "云南",
+        "贵州",
+        "甘肃",
+        "辽宁",
+        "吉林",
+        "黑龙江",
+        "香港",
+        "澳门",
+        "台湾",
+        "海南",
+        "广西",
+        "内蒙古",
+        "新疆",
+        "西藏",
+        "宁夏",
+        "青海",
+    ]
 )
 
 
@@ -121,16 +185,27 @@ def resolve_follow_up(question: str, history: Sequence[str]) -> str:
     return f"{previous} {question}"
 
 
-def _weights(question: str) -> dict[str, float]:
-    w: dict[str, float] = {}
+Weights = list[tuple[tuple[str, ...], float]]
+
+
+def question_weights(question: str, synonyms: Synonyms | None = None) -> Weights:
+    """The question's content words, each with the alternatives that count as
+    covering it (an everyday word is covered by its official terms) and a
+    weight: numbers and longer words say more about what is asked."""
+    groups = synonyms.terms(question) if synonyms else {}
+    entries: Weights = [((word, *terms), 3.0) for word, terms in groups.items()]
+    seen: set[str] = set()
     for t in tokenize(question):
-        w[t] = max(w.get(t, 0.0), (3.0 if t[0].isdigit() else min(len(t), 4)))
-    return w
+        if t in seen or any(t in word for word in groups):
+            continue
+        seen.add(t)
+        entries.append(((t,), 3.0 if t[0].isdigit() else float(min(len(t), 4))))
+    return entries
 
 
-def coverage(weights: dict[str, float], text: str) -> float:
-    total = sum(weights.values())
-    return sum(v for t, v in weights.items() if t in text) / total if total else 0.0
+def coverage(weights: Weights, text: str) -> float:
+    total = sum(w for _, w in weights)
+    return sum(w for alts, w in weights if any(a in text for a in alts)) / total if total else 0.0
 
 
 def key_terms(question: str) -> set[str]:
@@ -144,7 +219,7 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
     question, best first. A sentence whose paragraph (with its document's title,
     heading path and main places) lacks a year, number or place the question
     names is left out: 洛阳's figures are not in a paragraph about 郑州."""
-    weights = _weights(question)
+    weights = question_weights(question, index.synonyms)
     terms = key_terms(question)
     q = embedder.embed([question], "query")[0]
     rows: list[int] = []

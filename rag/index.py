@@ -43,14 +43,15 @@ from tqdm import tqdm
 
 from .chunks import Chunk, chunk_documents
 from .citations import split_sentences
-from .documents import Document, Paragraph, load_folder, source_files
+from .documents import Document, Paragraph, heading_level, load_folder, source_files
 from .embeddings import Embedder, make_embedder
 from .lexical import LexicalIndex
 from .settings import Settings
+from .synonyms import Synonyms
 
 log = logging.getLogger("rag")
 
-FORMAT_VERSION = 4  # bump when the layout or chunk/lexical logic changes
+FORMAT_VERSION = 7  # bump when the layout or chunk/lexical logic changes
 _BATCH = 32
 
 
@@ -71,6 +72,12 @@ class Index:
     def paragraph(self, doc: str, number: int) -> Paragraph:
         return self.documents[doc].paragraph(number)
 
+    @functools.cached_property
+    def synonyms(self) -> Synonyms:
+        years = [int(d.date[:4]) for d in self.documents.values() if d.date[:4].isdigit()]
+        text = "".join(p.text for d in self.documents.values() for p in d.paragraphs)
+        return Synonyms(text, max(years, default=None))
+
     def sentence_rows(self, doc: str, number: int) -> range:
         """Rows of `sentences` that belong to one paragraph."""
         return self._sentence_rows.get((doc, number), range(0))
@@ -85,13 +92,19 @@ class Index:
 
 
 def paragraph_sentences(docs: list[Document]) -> list[tuple[str, int, str]]:
-    return [
-        (d.id, p.number, s)
-        for d in docs
-        for p in d.paragraphs
-        if not p.is_heading
-        for s in split_sentences(p.text)
-    ]
+    """Every sentence that can serve as evidence. A heading label opening a
+    paragraph ("1.做精做强主导产业。") names a topic but answers nothing, so it
+    is left out; it still counts in the paragraph's heading path."""
+    rows = []
+    for d in docs:
+        for p in d.paragraphs:
+            if p.is_heading:
+                continue
+            sentences = split_sentences(p.text)
+            if heading_level(p.text) and sentences and p.path and sentences[0].startswith(p.path[-1]):
+                sentences = sentences[1:]
+            rows += [(d.id, p.number, s) for s in sentences]
+    return rows
 
 
 def _sha256(path: Path) -> str:
@@ -110,12 +123,12 @@ def identity(settings: Settings, embedder: Embedder) -> dict:
         "chunk_size": settings.chunk_size,
         "chunk_overlap": settings.chunk_overlap,
         "index_type": settings.index_type,
-        "ivf_threshold": settings.ivf_threshold,
+        "ann_threshold": settings.ann_threshold,
         "sources": {p.name: _sha256(p) for p in source_files(settings.docs_dir)},
     }
 
 
-_IDENTITY_KEYS = ("format", "embedder", "chunk_size", "chunk_overlap", "index_type", "ivf_threshold", "sources")
+_IDENTITY_KEYS = ("format", "embedder", "chunk_size", "chunk_overlap", "index_type", "ann_threshold", "sources")
 
 
 def _key(ident: dict) -> str:
@@ -164,7 +177,7 @@ def build(settings: Settings, embedder: Embedder, progress: bool = True) -> Inde
     return Index(
         documents={d.id: d for d in docs},
         chunks=chunks,
-        dense=make_faiss(vectors, settings.index_type, settings.ivf_threshold),
+        dense=make_faiss(vectors, settings.index_type, settings.ann_threshold),
         lexical=LexicalIndex.build([c.embed_text for c in chunks]),
         sentences=sentences,
         sentence_vectors=sentence_vectors,

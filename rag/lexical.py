@@ -1,10 +1,13 @@
 """Lexical (BM25) scoring over Chinese text.
 
 Chinese has no spaces, so text is segmented with jieba's search mode (which also
-emits the shorter words inside long ones: 郑州都市圈 → 郑州, 都市, 都市圈), and
-every number is kept as a token of its own, because citizens ask about figures
-(7%, 2024年, 19家) that a dense embedder barely distinguishes. Scoring is BM25
-from the bm25s library, saved beside the dense index.
+emits the shorter words inside long ones: 郑州都市圈 → 郑州, 都市, 都市圈). The
+same word is not always cut the same way in a question and in a document
+(普惠托育 may stay whole), so the index also holds every pair of adjacent
+Chinese characters, which match whatever the segmentation did. Every number is
+a token of its own, because citizens ask about figures (7%, 2024年, 19家) that a
+dense embedder barely distinguishes. Scoring is BM25 from the bm25s library,
+saved beside the dense index.
 
 Deliberately not done here: fusion with dense scores (rag/retrieval.py).
 """
@@ -23,10 +26,105 @@ _WORD = re.compile(r"[\u4e00-\u9fff]|[A-Za-z]+|\d+(?:\.\d+)?%?")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?%?")
 # Function words and question words that say nothing about the topic.
 STOPWORDS = frozenset(
-    "的 了 是 在 和 与 及 或 等 对 把 被 从 到 为 以 于 也 都 就 还 又 而 并 其 之 这 那 这个 那个 这些 那些 "
-    "吗 呢 吧 啊 呀 么 嘛 哪 哪些 哪个 哪里 什么 多少 几 几个 怎么 怎样 如何 为什么 是否 有没有 "
-    "有 没有 要 会 能 可以 请问 请 一下 我 我们 你 你们 他们 它 咱 咱们 现在 目前 一共 总共 "
-    "啥 呗 嘞 哈 个 些 多 少 该 让 给 跟 说 讲 问 知道 告诉 那么 另外 还有 同时 又 再".split()
+    [
+        "的",
+        "了",
+        "是",
+        "在",
+        "和",
+        "与",
+        "及",
+        "或",
+        "等",
+        "对",
+        "把",
+        "被",
+        "从",
+        "到",
+        "为",
+        "以",
+        "于",
+        "也",
+        "都",
+        "就",
+        "还",
+        "又",
+        "而",
+        "并",
+        "其",
+        "之",
+        "这",
+        "那",
+        "这个",
+        "那个",
+        "这些",
+        "那些",
+        "吗",
+        "呢",
+        "吧",
+        "啊",
+        "呀",
+        "么",
+        "嘛",
+        "哪",
+        "哪些",
+        "哪个",
+        "哪里",
+        "什么",
+        "多少",
+        "几",
+        "几个",
+        "怎么",
+        "怎样",
+        "如何",
+        "为什么",
+        "是否",
+        "有没有",
+        "有",
+        "没有",
+        "要",
+        "会",
+        "能",
+        "可以",
+        "请问",
+        "请",
+        "一下",
+        "我",
+        "我们",
+        "你",
+        "你们",
+        "他们",
+        "它",
+        "咱",
+        "咱们",
+        "现在",
+        "目前",
+        "一共",
+        "总共",
+        "啥",
+        "呗",
+        "嘞",
+        "哈",
+        "个",
+        "些",
+        "多",
+        "少",
+        "该",
+        "让",
+        "给",
+        "跟",
+        "说",
+        "讲",
+        "问",
+        "知道",
+        "告诉",
+        "那么",
+        "另外",
+        "还有",
+        "同时",
+        "又",
+        "再",
+    ]
 )
 
 
@@ -39,11 +137,22 @@ def _jieba():
     return jieba
 
 
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
 def tokenize(text: str) -> list[str]:
     """Search-mode words plus whole numbers, lowercased, without stopwords."""
     tokens = [w.strip().lower() for w in _jieba().cut_for_search(text)]
     tokens = [w for w in tokens if w and _WORD.search(w) and w not in STOPWORDS]
     return tokens + _NUMBER.findall(text)
+
+
+def index_tokens(text: str) -> list[str]:
+    """`tokenize` plus the character bigrams of every Chinese run."""
+    bigrams = [
+        run[i : i + 2] for run in _HAN_RUN.findall(text) for i in range(len(run) - 1) if run[i : i + 2] not in STOPWORDS
+    ]
+    return tokenize(text) + bigrams
 
 
 class LexicalIndex:
@@ -54,13 +163,13 @@ class LexicalIndex:
     @classmethod
     def build(cls, texts: list[str]) -> LexicalIndex:
         bm25 = bm25s.BM25()
-        bm25.index([tokenize(t) or ["∅"] for t in texts], show_progress=False)
+        bm25.index([index_tokens(t) or ["∅"] for t in texts], show_progress=False)
         return cls(bm25, len(texts))
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every text for the query (zeros when nothing matches)."""
         vocab = self._bm25.vocab_dict
-        tokens = [t for t in tokenize(query) if t in vocab]
+        tokens = [t for t in index_tokens(query) if t in vocab]
         if not tokens:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)

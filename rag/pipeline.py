@@ -24,19 +24,28 @@ from .settings import Settings
 History = Sequence[str | tuple[str, str] | dict]
 
 
+def _text(content) -> str:
+    """Message content as text: a string, or a list of parts ({"type": "text", "text": …})."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return ""
+
+
 def _user_turns(history: History | None) -> list[str]:
     """The user's earlier questions, from plain strings, (user, bot) pairs or
-    chat messages ({"role": "user", "content": …})."""
+    chat messages ({"role": "user", "content": …}, content as text or parts)."""
     turns = []
     for turn in history or ():
         if isinstance(turn, str):
             turns.append(turn)
         elif isinstance(turn, dict):
-            if turn.get("role") == "user" and isinstance(turn.get("content"), str):
-                turns.append(turn["content"])
-        elif isinstance(turn, (tuple, list)) and turn and isinstance(turn[0], str):
-            turns.append(turn[0])
-    return turns
+            if turn.get("role") == "user":
+                turns.append(_text(turn.get("content")))
+        elif isinstance(turn, (tuple, list)) and turn:
+            turns.append(_text(turn[0]))
+    return [t for t in turns if t]
 
 
 class Pipeline:
@@ -52,29 +61,39 @@ class Pipeline:
         self._embedder = embedder
         self._llm = llm
         self._index = index
-        self._lock = threading.Lock()
+        # Re-entrant: loading the index asks for the embedder. Two first
+        # questions at once must not load anything twice.
+        self._lock = threading.RLock()
 
     @property
     def embedder(self) -> Embedder:
-        if self._embedder is None:
-            s = self.settings
-            self._embedder = make_embedder(s.embedder, s.query_prefix, s.passage_prefix)
+        with self._lock:
+            if self._embedder is None:
+                s = self.settings
+                self._embedder = make_embedder(s.embedder, s.query_prefix, s.passage_prefix)
         return self._embedder
 
     @property
     def index(self) -> Index:
-        with self._lock:  # two first questions at once must not build twice
+        with self._lock:
             if self._index is None:
                 self._index = load_or_build(self.settings, self.embedder)
         return self._index
 
     @property
     def llm(self) -> LLM:
-        if self._llm is None:
-            s = self.settings
-            self._llm = make_llm(
-                s.llm, s.llm_backend, s.openai_base_url, s.openai_model, s.openai_api_key, s.llm_timeout, s.cache_dir
-            )
+        with self._lock:
+            if self._llm is None:
+                s = self.settings
+                self._llm = make_llm(
+                    s.llm,
+                    s.llm_backend,
+                    s.openai_base_url,
+                    s.openai_model,
+                    s.openai_api_key,
+                    s.llm_timeout,
+                    s.cache_dir,
+                )
         return self._llm
 
     def retrieve(self, question: str, top_k: int | None = None, doc: str | None = None) -> list[Hit]:
@@ -113,14 +132,26 @@ def default_pipeline(settings: Settings | None = None) -> Pipeline:
     return Pipeline(settings or Settings())
 
 
-def ask(question: str, top_k: int = 5, history: History | None = None, *, settings: Settings | None = None,
-        doc: str | None = None) -> Answer:
+def ask(
+    question: str,
+    top_k: int = 5,
+    history: History | None = None,
+    *,
+    settings: Settings | None = None,
+    doc: str | None = None,
+) -> Answer:
     """Answer a question from the documents, with citations; see `Answer`."""
     return default_pipeline(settings).ask(question, top_k, history, doc)
 
 
-def ask_stream(question: str, top_k: int = 5, history: History | None = None, *, settings: Settings | None = None,
-               doc: str | None = None) -> Iterator[str | Answer]:
+def ask_stream(
+    question: str,
+    top_k: int = 5,
+    history: History | None = None,
+    *,
+    settings: Settings | None = None,
+    doc: str | None = None,
+) -> Iterator[str | Answer]:
     """Like `ask`, yielding checked text pieces as they are ready, then the `Answer`."""
     return default_pipeline(settings).ask_stream(question, top_k, history, doc)
 

@@ -58,9 +58,10 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings
 
-
     def retrieve(self, question: str, top_k: int | None = None, doc: str | None = None) -> list[Hit]:
         top_k = top_k or self.settings.top_k
+        if self.settings.expand_queries:
+            question = self.index.synonyms.expand(question)
         chunks = self.index.chunks
         # With a document filter, search deeper so the filter still leaves enough.
         pool = len(chunks) if doc else max(_POOL, top_k * 4)

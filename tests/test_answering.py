@@ -78,7 +78,10 @@ def test_follow_up_resolution():
 
 
 def test_follow_up_through_pipeline(fake_pipeline):
-    history = [{"role": "user", "content": "2024年郑州市固定资产投资预期增长多少?"}, {"role": "assistant", "content": "…"}]
+    history = [
+        {"role": "user", "content": "2024年郑州市固定资产投资预期增长多少?"},
+        {"role": "assistant", "content": "…"},
+    ]
     answer = fake_pipeline().ask("那地区生产总值呢?", history=history)
     assert "郑州" in answer.resolved_question and not answer.refused
 

@@ -115,5 +115,5 @@ def test_encodings_and_bad_files(tmp_path):
     assert gbk.paragraphs[1].text == "郑州市今年新增绿地100公顷。"
     assert any("binary.txt" in m for m in problems)
     assert any("empty.txt" in m for m in problems)
-    with pytest.raises(DocumentError, match="binary.txt"):
+    with pytest.raises(DocumentError, match=r"binary\.txt"):
         load_document(tmp_path / "binary.txt")

@@ -23,7 +23,9 @@ def test_make_embedder_caches_and_dispatches():
 def test_e5_prefers_the_matching_passage():
     e = E5Embedder()
     q = e.embed(["2024年郑州市地区生产总值预期增长多少?"], "query")[0]
-    p = e.embed(["2024年的经济社会发展主要预期目标是:地区生产总值增长7%左右", "新乡高新区植树造林和绿化建设"], "passage")
+    p = e.embed(
+        ["2024年的经济社会发展主要预期目标是:地区生产总值增长7%左右", "新乡高新区植树造林和绿化建设"], "passage"
+    )
     assert p.shape == (2, 384)
     assert p[0] @ q > p[1] @ q
 
@@ -31,7 +33,10 @@ def test_e5_prefers_the_matching_passage():
 @pytest.mark.models
 def test_sentence_transformers_backend_with_bundled_minilm():
     e = SentenceTransformerEmbedder(bundled_minilm_path())
-    v = e.embed(["How much will GDP grow?", "GDP is expected to grow by about 7%", "Planting trees along the highway"], "passage")
+    v = e.embed(
+        ["How much will GDP grow?", "GDP is expected to grow by about 7%", "Planting trees along the highway"],
+        "passage",
+    )
     assert v.shape == (3, 384)
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-5)
     assert v[0] @ v[1] > v[0] @ v[2]

@@ -8,7 +8,7 @@ from rag.generation import LLMError, OpenAILLM, ScriptedLLM, _Trie, gbnf_choices
 
 def test_gbnf_choices_escapes_and_repeats():
     g = gbnf_choices(['说"是"。[1]', "第二句。[2]"], 3)
-    assert 'root ::= choice choice? choice?' in g
+    assert "root ::= choice choice? choice?" in g
     assert '"说\\"是\\"。[1]"' in g
 
 
@@ -74,3 +74,49 @@ def test_openai_client_garbage_and_timeouts(fake_server):
         list(OpenAILLM(url, "m", timeout=0.5).stream("q", max_tokens=5))
     with pytest.raises(LLMError, match="unreachable"):
         list(OpenAILLM("http://127.0.0.1:9/v1", "m", timeout=2).stream("q", max_tokens=5))
+
+
+@pytest.fixture(scope="module")
+def llama_server():
+    """A real llama.cpp server (xllamacpp) on 127.0.0.1 with the bundled GGUF."""
+    import socket
+
+    import xllamacpp
+
+    from rag.generation import bundled_gguf
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    params = xllamacpp.CommonParams()
+    params.model.path = str(bundled_gguf())
+    params.n_ctx = 2048
+    params.cpuparams.n_threads = 2
+    params.hostnames = ["127.0.0.1"]
+    params.port = port
+    server = xllamacpp.Server(params)
+    yield f"http://127.0.0.1:{port}/v1"
+    del server
+
+
+CHOICES = ["地区生产总值增长7%左右。[1]", "固定资产投资增长8%以上。[2]"]
+PROMPT = "资料:[1] 地区生产总值增长7%左右。[2] 固定资产投资增长8%以上。\n问题:地区生产总值增长多少?\n回答:"
+
+
+@pytest.mark.models
+def test_openai_client_against_real_llama_server(llama_server):
+    llm = OpenAILLM(llama_server, "gemma", timeout=120)
+    pieces = list(llm.stream(PROMPT, max_tokens=30, choices=CHOICES))
+    assert len(pieces) > 1  # streamed, not one block
+    assert "".join(pieces) in CHOICES
+    free = "".join(OpenAILLM(llama_server, "gemma", timeout=120).stream(PROMPT, max_tokens=8))
+    assert free  # unconstrained generation works too
+
+
+@pytest.mark.models
+def test_llamacpp_in_process_obeys_choices():
+    from rag.generation import LlamaCppLLM, bundled_gguf
+
+    llm = LlamaCppLLM(bundled_gguf())
+    out = "".join(llm.stream(PROMPT, max_tokens=40, choices=CHOICES, max_choices=2))
+    assert out.startswith(tuple(CHOICES)) and out.replace(CHOICES[0], "").replace(CHOICES[1], "") == ""

@@ -4,6 +4,7 @@ Every evidence quote must be an exact substring of its seed file in seeds/,
 every must_include string must occur in one of the record's evidence files,
 and unanswerable items carry neither evidence nor must_include.
 """
+
 import json
 from pathlib import Path
 
@@ -29,7 +30,7 @@ MIN_UNANSWERABLE = 6
 def _load():
     records = []
     with GOLD.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
+        for _lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             records.append(json.loads(line))

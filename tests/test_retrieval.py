@@ -21,8 +21,9 @@ TEN = [
 @pytest.mark.parametrize(("question", "doc", "needle"), TEN)
 def test_real_embedder_finds_the_paragraph(real_pipeline, question, doc, needle):
     hits = real_pipeline.retrieve(question, top_k=5)
-    assert any(h.doc == doc and needle in real_pipeline.index.paragraph(h.doc, n).text
-               for h in hits for n in h.paragraphs), [h.text[:40] for h in hits]
+    assert any(
+        h.doc == doc and needle in real_pipeline.index.paragraph(h.doc, n).text for h in hits for n in h.paragraphs
+    ), [h.text[:40] for h in hits]
 
 
 def test_hits_are_ranked_and_filtered_by_document(fake_pipeline):
