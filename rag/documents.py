@@ -14,6 +14,11 @@ sections in a fixed hierarchy, which this module recognises:
 A heading line may also carry body text ("1.优化国土空间开发保护格局。一是建立…"):
 its label is the text up to the first sentence end.
 
+Formats: .txt (as above), .md (# headings), .html (h1-h6 and block elements,
+via BeautifulSoup) and .docx (Heading N styles, via python-docx); markup
+headings take the level their markup gives, and paragraphs are numbered the
+same way in every format. Text is UTF-8 (with or without BOM) or GBK/GB18030.
+
 Deliberately not done here: splitting into chunks (rag/chunks.py) and anything
 model-related. A file of unknown layout still loads, as plain paragraphs with an
 empty heading path.
@@ -26,7 +31,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SUPPORTED_SUFFIXES = (".txt",)
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".docx")
+_BLOCKS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "td", "th", "pre", "blockquote", "dt", "dd"]
 
 _CN_NUM = "一二三四五六七八九十"
 # (level, pattern) in hierarchy order; a heading of level k closes every open
@@ -129,15 +135,28 @@ def _is_title(line: str) -> bool:
 
 
 def parse(text: str, doc_id: str) -> Document:
-    """Parse one document's text; never fails on layout, only on an empty body."""
-    lines = [ln.strip(" \t\u3000\u00a0\r\ufeff") for ln in text.split("\n")]
-    lines = [ln for ln in lines if ln]
+    """Parse one document's plain text; never fails on layout, only on an empty body."""
+    return parse_lines([(ln, 0) for ln in text.split("\n")], doc_id)
+
+
+def parse_lines(marked: list[tuple[str, int]], doc_id: str, title: str = "") -> Document:
+    """Parse lines, each with the heading level its markup gave it (0: none,
+    then the official numbering decides)."""
+    levels: dict[str, int] = {}
+    lines = []
+    for raw, level in marked:
+        ln = raw.strip(" \t\u3000\u00a0\r\ufeff")
+        if ln:
+            lines.append(ln)
+            if level:
+                levels[ln] = level
     meta: dict[str, str] = {}
     bullets: list[str] = []
     body: list[str] = []
-    title = ""
     seen_heading = False
     for ln in lines:
+        if ln == title:
+            continue  # markup that repeats its title as the first heading
         if ln.startswith("•"):
             bullets.append(ln.lstrip("• ").strip())
             continue
@@ -145,7 +164,7 @@ def parse(text: str, doc_id: str) -> Document:
             continue
         if m := _PUBLISHED.match(ln):
             meta["published"] = m.group(1)  # also kept as a paragraph: people ask when
-        seen_heading = seen_heading or heading_level(ln) > 0
+        seen_heading = seen_heading or heading_level(ln) > 0 or ln in levels
         if not title and not seen_heading and _is_title(ln):
             title = ln
             continue
@@ -199,10 +218,13 @@ def parse(text: str, doc_id: str) -> Document:
     paragraphs: list[Paragraph] = []
     stack: list[tuple[int, str]] = []
     for number, ln in enumerate(body, start=1):
-        level = heading_level(ln)
+        level = levels.get(ln) or heading_level(ln)
         only_heading = False
-        if level:
+        if ln in levels:
+            label, only_heading = ln[:_MAX_LABEL], True
+        elif level:
             label, only_heading = _label(ln)
+        if level:
             stack = [(lv, lb) for lv, lb in stack if lv < level]
             stack.append((level, label))
         # A plain paragraph keeps the open path: text after 一是… still belongs
@@ -223,8 +245,71 @@ def parse(text: str, doc_id: str) -> Document:
     )
 
 
+def _markdown_lines(text: str) -> tuple[list[tuple[str, int]], str]:
+    """Lines with their # levels; a leading level-1 heading is the title."""
+    out = []
+    for line in text.split("\n"):
+        level = 0
+        if m := re.match(r"^(#{1,6})\s+(.*)$", line.strip()):
+            level, line = len(m.group(1)), m.group(2).rstrip("# ")
+        line = re.sub(r"^\s*(?:[-*+>]\s+)+", "", line)  # list and quote markers
+        line = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", line)  # links and images keep their text
+        out.append((re.sub(r"(\*\*|__|`)", "", line), level))
+    first = next(((t, lv) for t, lv in out if t.strip()), ("", 0))
+    return out, first[0].strip() if first[1] == 1 else ""
+
+
+def _html_lines(text: str) -> tuple[list[tuple[str, int]], str]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(text, "html.parser")
+    for junk in soup(["script", "style", "nav", "footer", "noscript", "template"]):
+        junk.decompose()
+    title = soup.title.get_text(strip=True) if soup.title else ""
+    out = []
+    for el in soup.find_all(_BLOCKS):
+        if el.find(_BLOCKS):
+            continue  # a container: its inner blocks are read on their own
+        level = int(el.name[1]) if el.name[0] == "h" and el.name[1:].isdigit() else 0
+        out.append((el.get_text("", strip=True), level))
+    return out, title
+
+
+def _docx_lines(path: Path) -> tuple[list[tuple[str, int]], str]:
+    import docx
+
+    try:
+        d = docx.Document(str(path))
+    except Exception as e:  # python-docx raises several kinds for a broken file
+        raise DocumentError(f"{path.name}: not a readable .docx file ({e}), skipped") from e
+    title, out = "", []
+    for p in d.paragraphs:
+        style = (p.style.name if p.style is not None else "") or ""
+        if style == "Title" and not title:
+            title = p.text.strip()
+            continue
+        m = re.match(r"Heading (\d)", style)
+        out.append((p.text, int(m.group(1)) if m else 0))
+    for table in d.tables:
+        for row in table.rows:
+            out.append((" | ".join(c.text.strip() for c in row.cells), 0))
+    return out, title
+
+
 def load_document(path: Path) -> Document:
-    return parse(read_text(path), path.name)
+    """A document from a .txt, .md, .html or .docx file."""
+    suffix = path.suffix.lower()
+    if suffix == ".docx":
+        lines, title = _docx_lines(path)
+        return parse_lines(lines, path.name, title)
+    text = read_text(path)
+    if suffix in (".md", ".markdown"):
+        lines, title = _markdown_lines(text)
+        return parse_lines(lines, path.name, title)
+    if suffix in (".html", ".htm"):
+        lines, title = _html_lines(text)
+        return parse_lines(lines, path.name, title)
+    return parse(text, path.name)
 
 
 def source_files(folder: Path) -> list[Path]:
@@ -236,12 +321,25 @@ def source_files(folder: Path) -> list[Path]:
     )
 
 
-def load_folder(folder: Path) -> tuple[list[Document], list[str]]:
-    """Every readable document of a folder, and a message for each file skipped."""
+def load_folder(folder: Path, max_bytes: int = 2_000_000) -> tuple[list[Document], list[str]]:
+    """Every readable document of a folder, and a message naming each file skipped:
+    unreadable, empty, too large to embed in reasonable time, or a copy of another."""
     docs, problems = [], []
+    seen: dict[tuple, str] = {}
     for path in source_files(folder):
+        size = path.stat().st_size
+        if size > max_bytes:
+            problems.append(f"{path.name}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.1f} MB limit, skipped")
+            continue
         try:
-            docs.append(load_document(path))
+            doc = load_document(path)
         except DocumentError as e:
             problems.append(str(e))
+            continue
+        key = tuple(p.text for p in doc.paragraphs)
+        if key in seen:
+            problems.append(f"{path.name}: same text as {seen[key]}, skipped")
+            continue
+        seen[key] = path.name
+        docs.append(doc)
     return docs, problems

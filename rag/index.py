@@ -124,11 +124,9 @@ def identity(settings: Settings, embedder: Embedder) -> dict:
         "chunk_overlap": settings.chunk_overlap,
         "index_type": settings.index_type,
         "ann_threshold": settings.ann_threshold,
+        "max_doc_bytes": settings.max_doc_bytes,
         "sources": {p.name: _sha256(p) for p in source_files(settings.docs_dir)},
     }
-
-
-_IDENTITY_KEYS = ("format", "embedder", "chunk_size", "chunk_overlap", "index_type", "ann_threshold", "sources")
 
 
 def _key(ident: dict) -> str:
@@ -160,7 +158,7 @@ def embed_texts(texts: list[str], embedder: Embedder, what: str, progress: bool 
 
 def build(settings: Settings, embedder: Embedder, progress: bool = True) -> Index:
     """Parse, chunk and embed every document of the docs folder, in memory."""
-    docs, problems = load_folder(settings.docs_dir)
+    docs, problems = load_folder(settings.docs_dir, settings.max_doc_bytes)
     for message in problems:
         log.warning("skipped document: %s", message)
     chunks = chunk_documents(docs, settings.chunk_size, settings.chunk_overlap)
@@ -169,7 +167,9 @@ def build(settings: Settings, embedder: Embedder, progress: bool = True) -> Inde
     vectors = embed_texts([c.embed_text for c in chunks], embedder, "chunks", progress)
     sentences = paragraph_sentences(docs)
     sentence_vectors = embed_texts([s for _, _, s in sentences], embedder, "sentences", progress)
-    manifest = identity(settings, embedder) | {
+    ident = identity(settings, embedder)
+    manifest = ident | {
+        "build": f"build-{_key(ident)}",
         "dim": int(vectors.shape[1]),
         "chunks": len(chunks),
         "skipped": problems,
@@ -213,7 +213,7 @@ def _read_jsonl(path: Path) -> list[dict]:
 def save(index: Index, folder: Path) -> Path:
     """Write a build atomically and make it CURRENT; returns the build folder."""
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"build-{_key({k: index.manifest[k] for k in _IDENTITY_KEYS})}"
+    name = index.manifest["build"]
     tmp = folder / f".tmp-{name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()

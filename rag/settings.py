@@ -17,6 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 class Settings:
     # Where the source documents live; every supported file in it is indexed.
     docs_dir: Path = ROOT / "seeds"
+    # Files larger than this are skipped with a message: a 20 MB file would take
+    # hours to embed on 2 cores, and these documents run 10-60 KB.
+    max_doc_bytes: int = 2_000_000
     # Where the built index lives; see rag/index.py for its layout.
     index_dir: Path = ROOT / "embeddings"
 

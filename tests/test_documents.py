@@ -117,3 +117,52 @@ def test_encodings_and_bad_files(tmp_path):
     assert any("empty.txt" in m for m in problems)
     with pytest.raises(DocumentError, match=r"binary\.txt"):
         load_document(tmp_path / "binary.txt")
+
+
+def test_markdown_html_docx_keep_headings_and_numbering(tmp_path):
+    import docx
+
+    (tmp_path / "a.md").write_text(
+        "# 郑州市公园建设方案\n\n## 一、总体目标\n\n新增公园**20个**[。](http://x)\n\n- 绿地率达到40%\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "b.html").write_text(
+        "<html><head><title>郑州市公园建设方案</title><script>alert(1)</script></head><body>"
+        "<h1>郑州市公园建设方案</h1><h2>一、总体目标</h2><p>新增公园20个。</p><ul><li>绿地率达到40%</li></ul>"
+        "</body></html>",
+        encoding="utf-8",
+    )
+    d = docx.Document()
+    d.add_paragraph("郑州市公园建设方案", style="Title")
+    d.add_paragraph("一、总体目标", style="Heading 1")
+    d.add_paragraph("新增公园20个。")
+    d.add_paragraph("绿地率达到40%")
+    d.save(tmp_path / "c.docx")
+
+    docs, problems = load_folder(tmp_path)
+    assert len(docs) == 1 and len(problems) == 2  # the three carry the same text: one is kept
+    for name in ("a.md", "b.html", "c.docx"):
+        doc = load_document(tmp_path / name)
+        texts = [p.text for p in doc.paragraphs]
+        assert texts[-2].startswith("新增公园20个"), (name, texts)
+        assert texts[-1] == "绿地率达到40%"
+        assert doc.paragraphs[-1].path == ("一、总体目标",)
+        assert doc.paragraphs[-1].number == len(doc.paragraphs)
+        assert not any("alert" in t for t in texts)
+    assert load_document(tmp_path / "b.html").title == "郑州市公园建设方案"
+    assert load_document(tmp_path / "c.docx").title == "郑州市公园建设方案"
+
+
+def test_bad_documents_are_skipped_with_their_names(tmp_path):
+    seed = next(SEEDS.glob("000_*.txt"))
+    (tmp_path / "orig.txt").write_bytes(seed.read_bytes())
+    (tmp_path / "copy.txt").write_bytes(seed.read_bytes())
+    (tmp_path / "huge.txt").write_text("一、大文件\n" + "郑州市新增公园。" * 400_000, encoding="utf-8")
+    (tmp_path / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    (tmp_path / "noheadings.txt").write_text("第一段没有标题。\n第二段也没有。", encoding="utf-8")
+    docs, problems = load_folder(tmp_path, max_bytes=2_000_000)
+    assert sorted(d.id for d in docs) == ["copy.txt", "noheadings.txt"]
+    text = "\n".join(problems)
+    for name in ("orig.txt", "huge.txt", "broken.docx"):
+        assert name in text
+    assert "MB" in text and "same text" in text
