@@ -239,8 +239,19 @@ def save(index: Index, folder: Path) -> Path:
     for old in folder.glob("build-*"):
         if old.name != name:
             shutil.rmtree(old, ignore_errors=True)
+    for tmp_left in folder.glob(".tmp-*"):  # left by a build that was killed
+        if not _alive(int(tmp_left.name.rsplit("-", 1)[-1] or 0)):
+            shutil.rmtree(tmp_left, ignore_errors=True)
     index.manifest = manifest
     return target
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return pid > 0
 
 
 def _write_current(folder: Path, name: str) -> None:
