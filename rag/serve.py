@@ -180,8 +180,11 @@ def _chain(first, rest):
     yield from rest
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the default 5 resets connections under a burst of clients
+
+
 def serve(pipe: Pipeline, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
     """A server bound and ready; call `.serve_forever()` (or run it in a thread)."""
-    server = ThreadingHTTPServer((host, port), make_handler(pipe))
-    server.daemon_threads = True
-    return server
+    return _Server((host, port), make_handler(pipe))
