@@ -44,10 +44,9 @@ from .documents import Document
 from .embeddings import Embedder
 from .generation import LLM, LLMError
 from .index import Index
-from .lexical import tokenize
+from .lexical import coverage, question_weights, tokenize
 from .retrieval import Hit
 from .settings import Settings
-from .synonyms import Synonyms
 
 REFUSAL = "资料中没有相关信息，无法根据现有文件回答这个问题。"
 _CANDIDATES = 6  # evidence sentences offered to the model, at most
@@ -183,29 +182,6 @@ def resolve_follow_up(question: str, history: Sequence[str]) -> str:
         # 那2023年呢? only swaps the year of the previous question.
         return previous.replace(old_years[0], new_years[0])
     return f"{previous} {question}"
-
-
-Weights = list[tuple[tuple[str, ...], float]]
-
-
-def question_weights(question: str, synonyms: Synonyms | None = None) -> Weights:
-    """The question's content words, each with the alternatives that count as
-    covering it (an everyday word is covered by its official terms) and a
-    weight: numbers and longer words say more about what is asked."""
-    groups = synonyms.terms(question) if synonyms else {}
-    entries: Weights = [((word, *terms), 3.0) for word, terms in groups.items()]
-    seen: set[str] = set()
-    for t in tokenize(question):
-        if t in seen or any(t in word for word in groups):
-            continue
-        seen.add(t)
-        entries.append(((t,), 3.0 if t[0].isdigit() else float(min(len(t), 4))))
-    return entries
-
-
-def coverage(weights: Weights, text: str) -> float:
-    total = sum(w for _, w in weights)
-    return sum(w for alts, w in weights if any(a in text for a in alts)) / total if total else 0.0
 
 
 def key_terms(question: str) -> set[str]:

@@ -9,6 +9,9 @@ a token of its own, because citizens ask about figures (7%, 2024年, 19家) that
 dense embedder barely distinguishes. Scoring is BM25 from the bm25s library,
 saved beside the dense index.
 
+It also measures how much of a question a text covers (`coverage`), word by
+word, an everyday word counting as covered by its official terms.
+
 Deliberately not done here: fusion with dense scores (rag/retrieval.py).
 """
 
@@ -21,6 +24,8 @@ from pathlib import Path
 
 import bm25s
 import numpy as np
+
+from .synonyms import Synonyms
 
 _WORD = re.compile(r"[\u4e00-\u9fff]|[A-Za-z]+|\d+(?:\.\d+)?%?")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?%?")
@@ -153,6 +158,29 @@ def index_tokens(text: str) -> list[str]:
         run[i : i + 2] for run in _HAN_RUN.findall(text) for i in range(len(run) - 1) if run[i : i + 2] not in STOPWORDS
     ]
     return tokenize(text) + bigrams
+
+
+Weights = list[tuple[tuple[str, ...], float]]
+
+
+def question_weights(question: str, synonyms: Synonyms | None = None) -> Weights:
+    """The question's content words, each with the alternatives that count as
+    covering it (an everyday word is covered by its official terms) and a
+    weight: numbers and longer words say more about what is asked."""
+    groups = synonyms.terms(question) if synonyms else {}
+    entries: Weights = [((word, *terms), 3.0) for word, terms in groups.items()]
+    seen: set[str] = set()
+    for t in tokenize(question):
+        if t in seen or any(t in word for word in groups):
+            continue
+        seen.add(t)
+        entries.append(((t,), 3.0 if t[0].isdigit() else float(min(len(t), 4))))
+    return entries
+
+
+def coverage(weights: Weights, text: str) -> float:
+    total = sum(w for _, w in weights)
+    return sum(w for alts, w in weights if any(a in text for a in alts)) / total if total else 0.0
 
 
 class LexicalIndex:

@@ -5,12 +5,18 @@ one (BM25 over jieba words and numbers, rag/lexical.py) catches the exact
 names and figures citizens ask about. The two are fused with weighted
 reciprocal-rank fusion, which needs no score calibration between them.
 
+The fused candidates are then reranked: by default cheaply and locally, by
+how well each chunk's best sentence covers the question (precomputed sentence
+vectors, no model call); optionally by any sentence-transformers CrossEncoder
+given by name or path (`Settings.rerank`).
+
 Deliberately not done here: deciding whether the hits answer the question
 (rag/answering.py) and building the index (rag/index.py).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,10 +24,12 @@ import numpy as np
 from .chunks import Chunk
 from .embeddings import Embedder
 from .index import Index
+from .lexical import coverage, question_weights
 from .settings import Settings
 
 _RRF_K = 60  # the usual damping constant of reciprocal-rank fusion
 _POOL = 50  # candidates taken from each ranking before fusion
+_RERANK = 20  # fused candidates reranked
 
 
 @dataclass(frozen=True)
@@ -79,8 +87,48 @@ class Retriever:
                 fused[i] = fused.get(i, 0.0) + weight / (_RRF_K + rank + 1)
         if doc:
             fused = {i: s for i, s in fused.items() if chunks[i].doc == doc}
-        best = sorted(fused, key=fused.__getitem__, reverse=True)[:top_k]
+        best = sorted(fused, key=fused.__getitem__, reverse=True)[: max(top_k, _RERANK)]
+        if self.settings.rerank == "local":
+            fused = self._rerank_local(question, q[0], best, fused)
+        elif self.settings.rerank not in ("", "none"):
+            fused = self._rerank_cross(question, best, fused)
+        best = sorted(best, key=fused.__getitem__, reverse=True)[:top_k]
         for i in best:  # a lexical-only hit still reports its cosine, for refusal
             if i not in dense:
                 dense[i] = float(self.index.dense.reconstruct(i) @ q[0])
         return [Hit(chunks[i], fused[i], dense[i], float(lexical_all[i])) for i in best]
+
+    def _rerank_local(self, question: str, q: np.ndarray, ids: list[int], fused: dict[int, float]) -> dict:
+        """Fused rank, plus how well the chunk's best sentence answers: the share of
+        the question's words it covers (with its heading path) and its cosine."""
+        index = self.index
+        weights = question_weights(question, index.synonyms)
+        top = max(fused[i] for i in ids)
+        out = {}
+        for i in ids:
+            c = index.chunks[i]
+            rows = [r for n in c.paragraphs for r in index.sentence_rows(c.doc, n) if index.sentences[r][2] in c.text]
+            best = 0.0
+            if rows:
+                cos = index.sentence_vectors[rows] @ q
+                for r, d in zip(rows, cos):
+                    text = f"{c.section} {index.sentences[r][2]}"
+                    best = max(best, 0.6 * coverage(weights, text) + 0.4 * float(np.clip((d - 0.78) / 0.14, 0, 1)))
+            out[i] = fused[i] / top + self.settings.rerank_weight * best
+        return out
+
+    def _rerank_cross(self, question: str, ids: list[int], fused: dict[int, float]) -> dict:
+        """A sentence-transformers CrossEncoder's scores (by name or local path)."""
+        model = _cross_encoder(self.settings.rerank)
+        scores = model.predict([(question, self.index.chunks[i].text) for i in ids])
+        return {i: float(s) for i, s in zip(ids, scores)}
+
+
+@functools.lru_cache(maxsize=2)
+def _cross_encoder(name: str):
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sentence_transformers import CrossEncoder
+
+    return CrossEncoder(name, device="cpu")
