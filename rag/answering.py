@@ -184,6 +184,28 @@ def resolve_follow_up(question: str, history: Sequence[str]) -> str:
     return f"{previous} {question}"
 
 
+_ASKS_NUMBER = re.compile(r"多少|几[个所家座条项万千亿年岁%]|几$|几\?|比例|百分之|多大|多高|多长|多快|占比")
+_CLAUSE = re.compile(r"[^，,；;：:。！？!?]+")
+
+
+_OFF_TOPIC_FIGURE = 0.8  # support kept by a sentence whose figures are about something else
+_TIME_WORDS = frozenset("今年 去年 明年 年 年度 目前 现在 近年 近年来 这些 年来 全年 全市 我市 市里".split())
+
+
+def _scene_word(word: str) -> bool:
+    """Places, years and time words: they set the scene of a question."""
+    return word.isdigit() or word in _TIME_WORDS or any(p in word for p in PLACES)
+
+
+def _states_number_about(sentence: str, topic) -> bool:
+    """Whether a clause of the sentence gives a figure and names at least half
+    (by weight) of what the question asks about."""
+    for clause in _CLAUSE.findall(sentence):
+        if _NUM.search(clause) and coverage(topic, clause) >= 0.5:
+            return True
+    return False
+
+
 def key_terms(question: str) -> set[str]:
     """Years, numbers and places the question names: an answer must be about them."""
     terms = set(_YEAR.findall(question)) | {p for p in PLACES if p in question}
@@ -197,6 +219,9 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
     names is left out: 洛阳's figures are not in a paragraph about 郑州."""
     weights = question_weights(question, index.synonyms)
     terms = key_terms(question)
+    # Words that only set the scene (places, years, 今年) don't tell what is asked.
+    topic = [(alts, w) for alts, w in weights if not _scene_word(alts[0])] or weights
+    numeric = bool(_ASKS_NUMBER.search(question))
     q = embedder.embed([question], "query")[0]
     rows: list[int] = []
     ranks: dict[int, int] = {}
@@ -226,6 +251,10 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
         # e5 cosines of related Chinese texts sit in 0.78-0.95; stretch to [0, 1].
         semantic = float(np.clip((d - 0.78) / 0.14, 0.0, 1.0))
         score = 0.55 * lexical + 0.35 * semantic + 0.10 / (1 + ranks[row])
+        if numeric and not _states_number_about(sentence, topic):
+            # Asked for a figure: a sentence whose figures are about something
+            # else (加氢站55座 for 充电桩多少个) can't answer it.
+            score *= _OFF_TOPIC_FIGURE
         out.append(Evidence(sentence, doc_id, number, score, ranks[row]))
     out.sort(key=lambda e: e.score, reverse=True)
     return out

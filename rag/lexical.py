@@ -179,7 +179,9 @@ def question_weights(question: str, synonyms: Synonyms | None = None) -> Weights
 
 
 def coverage(weights: Weights, text: str) -> float:
+    """Share of the question's weight that the text covers (words are lowercased)."""
     total = sum(w for _, w in weights)
+    text = text.lower()
     return sum(w for alts, w in weights if any(a in text for a in alts)) / total if total else 0.0
 
 
