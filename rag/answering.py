@@ -318,6 +318,20 @@ class Composer:
         p = d.paragraph(number)
         return Citation(doc, d.title, p.section, number, p.text, d.agency, d.date, quote)
 
+    def _other_parts(self, question: str, hits: Sequence[Hit]) -> list[Evidence]:
+        """The best evidence for each later part of a multi-part question, each
+        part read with the first part's subject (its time words dropped)."""
+        parts = [p.strip() for p in re.split(r"[?？]", question) if p.strip()]
+        if len(parts) < 2:
+            return []
+        subject = re.sub(r"(?:19|20)\d{2}年|今年|去年|明年|现在|目前|多少|几", "", parts[0])
+        found = []
+        for part in parts[1:]:
+            evidence = gather_evidence(f"{subject}{part}?", hits, self.index, self.embedder)
+            if evidence and evidence[0].score >= self.settings.refuse_below:
+                found.append(evidence[0])
+        return found
+
     def refusal(self, question: str, resolved: str, hits, support: float) -> Answer:
         return Answer(question, REFUSAL, (), True, tuple(hits), (), resolved, support)
 
@@ -384,6 +398,12 @@ class Composer:
                     yield shown
         except LLMError as e:
             error = str(e)
+
+        # A question in several parts (去年多少?今年目标多少?) gets each part's
+        # best evidence, if the model's choice left a part unanswered.
+        for e in self._other_parts(resolved, hits):
+            if not any(e.sentence == s for s, _ in kept) and (shown := check(f"{e.sentence}")) is not None:
+                yield shown
 
         if not kept:
             # Nothing the model said survived: quote the best evidence instead.

@@ -32,6 +32,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -51,7 +52,7 @@ from .synonyms import Synonyms
 
 log = logging.getLogger("rag")
 
-FORMAT_VERSION = 7  # bump when the layout or chunk/lexical logic changes
+FORMAT_VERSION = 8  # bump when the layout or chunk/lexical logic changes
 _BATCH = 32
 
 
@@ -91,20 +92,28 @@ class Index:
         return rows
 
 
+def _is_label(sentence: str) -> bool:
+    """A heading label ("1.做精做强主导产业。", "三是完成…搬迁改造。") or a title
+    line: it names a topic but answers nothing."""
+    body = sentence.rstrip("。；;：:")
+    if heading_level(sentence) > 0:
+        return len(body) <= 40
+    # A line without punctuation or figures is a title; one with figures (a date,
+    # a document number) can answer "when" and "which".
+    return len(body) <= 60 and not re.search(r"[，,、。；;：:\d]", body)
+
+
 def paragraph_sentences(docs: list[Document]) -> list[tuple[str, int, str]]:
-    """Every sentence that can serve as evidence. A heading label opening a
-    paragraph ("1.做精做强主导产业。") names a topic but answers nothing, so it
-    is left out; it still counts in the paragraph's heading path."""
-    rows = []
-    for d in docs:
-        for p in d.paragraphs:
-            if p.is_heading:
-                continue
-            sentences = split_sentences(p.text)
-            if heading_level(p.text) and sentences and p.path and sentences[0].startswith(p.path[-1]):
-                sentences = sentences[1:]
-            rows += [(d.id, p.number, s) for s in sentences]
-    return rows
+    """Every sentence that can serve as evidence. Labels and titles are left out
+    (they still count in the heading path and the embedded chunk text)."""
+    return [
+        (d.id, p.number, s)
+        for d in docs
+        for p in d.paragraphs
+        if not p.is_heading
+        for s in split_sentences(p.text)
+        if not _is_label(s)
+    ]
 
 
 def _sha256(path: Path) -> str:

@@ -1,0 +1,83 @@
+"""Command line of the evaluation harness; see eval/README.md.
+
+    python -m eval [--gold F] [--top-k K] [--sample N] [--retrieval-only] [--baseline] [--out DIR]
+    python -m eval cmrc [PATH] [--sample N] [--seed S] [--top-k K] [--out DIR]
+    python -m eval bench [--sample N] [--cmrc PATH | --no-cmrc]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rag import Settings
+
+from . import cmrc
+from .harness import GOLD, REPORTS, run_gold
+from .report import CMRC_ATTRIBUTION, figures_table, support_lines
+
+
+def _common(parser: argparse.ArgumentParser, sub: bool) -> None:
+    # In a subcommand the defaults are suppressed, so an option given before
+    # the subcommand isn't overwritten by the subcommand's default.
+    d = argparse.SUPPRESS if sub else None
+    parser.add_argument("--top-k", type=int, default=d, help="chunks retrieved per answer (default: Settings.top_k)")
+    parser.add_argument("--sample", type=int, default=d, metavar="N",
+                        help="a seeded random sample of N questions (gold: all; cmrc: 300; bench: 10)")
+    parser.add_argument("--out", type=Path, default=d, metavar="DIR", help=f"reports folder (default {REPORTS})")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m eval", description="Measure retrieval, answers and speed.")
+    p.add_argument("--gold", type=Path, default=GOLD, help="gold set (JSON lines)")
+    p.add_argument("--retrieval-only", action="store_true", help="skip answering")
+    p.add_argument("--baseline", action="store_true", help="also run the tutorial-recipe baseline, side by side")
+    _common(p, sub=False)
+    subs = p.add_subparsers(dest="command")
+    c = subs.add_parser("cmrc", help="CMRC 2018 as a knowledge base: passage recall, EM/F1")
+    c.add_argument("path", type=Path, nargs="?", default=cmrc.DEFAULT, help="cmrc2018_dev.json or _trial.json")
+    c.add_argument("--seed", type=int, default=0, help="seed of the answered sample")
+    _common(c, sub=True)
+    b = subs.add_parser("bench", help="print speed and memory figures for this machine")
+    b.add_argument("--cmrc", type=Path, default=cmrc.DEFAULT, help="CMRC file whose passages are indexed")
+    b.add_argument("--no-cmrc", action="store_true", help="skip the CMRC index build")
+    _common(b, sub=True)
+    return p
+
+
+def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = settings or Settings()
+    out = args.out or REPORTS
+
+    if args.command == "cmrc":
+        report, folder = cmrc.run_cmrc(args.path, settings, args.sample or 300, args.seed, args.top_k, out)
+        f = report["figures"]
+        print(CMRC_ATTRIBUTION)
+        print(f"passage recall@1 {f['recall@1']:.3f}  recall@5 {f['recall@5']:.3f}  ({f['questions']} questions)")
+        print(f"sample of {f['sample']}: contains a reference {f['contains_reference'] or 0:.3f}  "
+              f"EM {f['em'] or 0:.3f}  F1 {f['f1'] or 0:.3f}  refused {f['refused'] or 0:.3f}")
+        print(f"report: {folder / 'report.md'}")
+        return 0
+
+    if args.command == "bench":
+        from .bench import run_bench
+
+        run_bench(settings, args.sample or 10, None if args.no_cmrc else args.cmrc, args.gold)
+        return 0
+
+    from rag import Pipeline
+
+    report, folder = run_gold(Pipeline(settings), args.gold, args.top_k, args.sample, args.retrieval_only,
+                              args.baseline, out)
+    print("\n".join(figures_table(report["systems"])))
+    support = report["systems"]["ours"].get("support")
+    if support:
+        print("\n".join(support_lines(support, str(settings.refuse_below), full=False)))
+    print(f"report: {folder / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

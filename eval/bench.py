@@ -1,0 +1,110 @@
+"""`python -m eval bench`: how fast the system is on this machine, printed.
+
+Measures index build time (the seeds, and the CMRC passages, each into a
+temporary index folder), time to load an existing index, cold start to a first
+answer (a fresh subprocess), retrieval latency, time to first text and to the
+whole answer, the LLM's tokens per second, and peak memory (RSS).
+
+Deliberately not done here: asserting anything; the figures depend on the
+machine and on whatever else runs on it (load is printed alongside).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rag import Pipeline, Settings
+from rag.index import load, load_or_build
+
+from . import cmrc
+from . import metrics as m
+from .harness import GOLD, load_gold
+
+ROOT = Path(__file__).resolve().parents[1]
+_COLD = (
+    "import time; t = time.perf_counter(); from rag import Pipeline, Settings; "
+    "a = Pipeline(Settings()).ask('2024年郑州市地区生产总值预期增长多少?'); "
+    "print(time.perf_counter() - t, a.refused)"
+)
+
+
+def _build_seconds(settings: Settings, pipe: Pipeline) -> float:
+    """Parse, chunk, embed and save into an empty temporary index folder."""
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        load_or_build(settings.with_(index_dir=Path(tmp)), pipe.embedder, progress=False)
+        return time.perf_counter() - started
+
+
+def _p(values: list[float]) -> str:
+    return f"p50 {m.percentile(values, 50):.3f} s, p95 {m.percentile(values, 95):.3f} s (n={len(values)})"
+
+
+def run_bench(settings: Settings | None = None, questions: int = 10, cmrc_path: Path | None = cmrc.DEFAULT,
+              gold: Path = GOLD) -> dict:
+    settings = settings or Settings()
+    pipe = Pipeline(settings)
+    out: dict = {}
+
+    def show(label: str, value: str) -> None:
+        print(f"{label:<38} {value}", flush=True)
+
+    show("machine", f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    pipe.embedder.embed(["预热"], "query")  # model load is not build time
+
+    out["build_seeds_s"] = _build_seconds(settings, pipe)
+    show("index build, seeds", f"{out['build_seeds_s']:.1f} s")
+    if cmrc_path and Path(cmrc_path).exists():
+        passages, _ = cmrc.load(cmrc_path)
+        out["build_cmrc_s"] = _build_seconds(cmrc.settings_for(cmrc_path, passages, settings), pipe)
+        show(f"index build, CMRC ({len(passages)} passages)", f"{out['build_cmrc_s']:.1f} s")
+
+    pipe.index  # noqa: B018 (builds it if missing, so the load below finds it)
+    started = time.perf_counter()
+    load(settings.index_dir)
+    out["load_index_s"] = time.perf_counter() - started
+    show("load existing index", f"{out['load_index_s']:.2f} s")
+
+    started = time.perf_counter()
+    cold = subprocess.run([sys.executable, "-c", _COLD], cwd=ROOT, capture_output=True, text=True, check=False)
+    out["cold_start_s"] = time.perf_counter() - started
+    show("cold start to first answer", f"{out['cold_start_s']:.1f} s" + ("" if cold.returncode == 0 else
+                                                                           f" (failed: {cold.stderr[-200:]})"))
+
+    items = load_gold(gold, questions)
+    retrieval, first, total = [], [], []
+    list(pipe.llm.stream("你好", max_tokens=1))  # load the model outside the timings
+    for item in items:
+        t = time.perf_counter()
+        pipe.retrieve(item["question"])
+        retrieval.append(time.perf_counter() - t)
+    for item in items:
+        t = time.perf_counter()
+        f = None
+        for piece in pipe.ask_stream(item["question"]):
+            if isinstance(piece, str) and f is None:
+                f = time.perf_counter() - t
+        total.append(time.perf_counter() - t)
+        first.append(f if f is not None else total[-1])
+    out["retrieval"], out["first_text"], out["answer"] = retrieval, first, total
+    show("retrieval latency", _p(retrieval))
+    show("time to first text", _p(first))
+    show("whole answer", _p(total))
+
+    prompt = "以下是郑州市2024年政府工作报告的摘要:\n"
+    t = time.perf_counter()
+    n = sum(1 for _ in pipe.llm.stream(prompt, max_tokens=100))  # llama.cpp streams one piece per token
+    out["tokens_per_s"] = n / (time.perf_counter() - t)
+    show("LLM tokens per second", f"{out['tokens_per_s']:.1f} ({n} tokens, prompt included in the time)")
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    out["peak_rss_mib"], out["cold_start_peak_rss_mib"] = peak, child
+    show("peak memory (RSS)", f"{peak:.0f} MiB this process, {child:.0f} MiB the cold-start one")
+    return out
