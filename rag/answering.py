@@ -189,7 +189,25 @@ _CLAUSE = re.compile(r"[^，,；;：:。！？!?]+")
 
 
 _OFF_TOPIC_FIGURE = 0.8  # support kept by a sentence whose figures are about something else
-_TIME_WORDS = frozenset("今年 去年 明年 年 年度 目前 现在 近年 近年来 这些 年来 全年 全市 我市 市里".split())
+_TIME_WORDS = frozenset(
+    [
+        "今年",
+        "去年",
+        "明年",
+        "年",
+        "年度",
+        "目前",
+        "现在",
+        "近年",
+        "近年来",
+        "这些",
+        "年来",
+        "全年",
+        "全市",
+        "我市",
+        "市里",
+    ]
+)
 
 
 def _scene_word(word: str) -> bool:
@@ -200,10 +218,7 @@ def _scene_word(word: str) -> bool:
 def _states_number_about(sentence: str, topic) -> bool:
     """Whether a clause of the sentence gives a figure and names at least half
     (by weight) of what the question asks about."""
-    for clause in _CLAUSE.findall(sentence):
-        if _NUM.search(clause) and coverage(topic, clause) >= 0.5:
-            return True
-    return False
+    return any(_NUM.search(clause) and coverage(topic, clause) >= 0.5 for clause in _CLAUSE.findall(sentence))
 
 
 def key_terms(question: str) -> set[str]:

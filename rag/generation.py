@@ -200,7 +200,12 @@ class TransformersLLM:
             tok = AutoTokenizer.from_pretrained(self.model, **kw)
             model = AutoModelForCausalLM.from_pretrained(self.model, dtype=torch.float32, **kw)
             if cached:
-                # Dequantising GGUF takes ~45 s; safetensors load in a few.
+                # Dequantising GGUF takes ~45 s; safetensors load in a few. The
+                # weights are plain float32 now: drop the GGUF quantizer so
+                # transformers agrees to save them.
+                model.hf_quantizer = None
+                if hasattr(model.config, "quantization_config"):
+                    del model.config.quantization_config
                 tmp = cached.with_name(cached.name + ".tmp")
                 model.save_pretrained(tmp)
                 tok.save_pretrained(tmp)

@@ -128,15 +128,17 @@ def fake_settings(tmp_path):
     shutil.copytree(ROOT / "seeds", docs)
     for p in docs.iterdir():
         p.chmod(0o644)
-    return Settings(embedder="hash", llm="scripted", docs_dir=docs, index_dir=tmp_path / "index",
-                    cache_dir=tmp_path / "cache")
+    return Settings(
+        embedder="hash", llm="scripted", docs_dir=docs, index_dir=tmp_path / "index", cache_dir=tmp_path / "cache"
+    )
 
 
 @pytest.fixture
 def tiny_gold(tmp_path):
     items = load_gold(ROOT / "eval" / "gold.jsonl")
     chosen = [it for it in items if it["type"] != "unanswerable"][:3] + [
-        it for it in items if it["type"] == "unanswerable"][:2]
+        it for it in items if it["type"] == "unanswerable"
+    ][:2]
     path = tmp_path / "gold.jsonl"
     path.write_text("".join(json.dumps(it, ensure_ascii=False) + "\n" for it in chosen), encoding="utf-8")
     return path
@@ -170,8 +172,10 @@ def test_gold_run_with_fakes_writes_report(fake_settings, tiny_gold, tmp_path):
 
 def test_retrieval_only_via_command_line(fake_settings, tiny_gold, tmp_path, capsys):
     out = tmp_path / "reports"
-    assert main(["--gold", str(tiny_gold), "--retrieval-only", "--sample", "4", "--out", str(out)],
-                settings=fake_settings) == 0
+    assert (
+        main(["--gold", str(tiny_gold), "--retrieval-only", "--sample", "4", "--out", str(out)], settings=fake_settings)
+        == 0
+    )
     assert "evidence recall@10" in capsys.readouterr().out
     saved = json.loads((out / "latest" / "report.json").read_text(encoding="utf-8"))
     fig = saved["systems"]["ours"]
@@ -181,12 +185,37 @@ def test_retrieval_only_via_command_line(fake_settings, tiny_gold, tmp_path, cap
 
 def test_summarize_counts_refusals():
     records = [
-        {"type": "fact", "recall@1": 1.0, "recall@5": 1.0, "recall@10": 1.0, "rr": 1.0, "retrieval_s": 0.1,
-         "answer": "x", "refused": True, "numbers": [], "unsupported_numbers": [], "must_include_recall": 0.0,
-         "correct": False, "char_f1": 0.0, "citation_recall": 0.0, "citation_precision": None, "support": 0.2,
-         "first_text_s": 0.1, "answer_s": 0.2},
-        {"type": "unanswerable", "retrieval_s": 0.3, "answer": "y", "refused": True, "numbers": ["3"],
-         "unsupported_numbers": ["3"], "support": 0.1, "first_text_s": 0.1, "answer_s": 0.4},
+        {
+            "type": "fact",
+            "recall@1": 1.0,
+            "recall@5": 1.0,
+            "recall@10": 1.0,
+            "rr": 1.0,
+            "retrieval_s": 0.1,
+            "answer": "x",
+            "refused": True,
+            "numbers": [],
+            "unsupported_numbers": [],
+            "must_include_recall": 0.0,
+            "correct": False,
+            "char_f1": 0.0,
+            "citation_recall": 0.0,
+            "citation_precision": None,
+            "support": 0.2,
+            "first_text_s": 0.1,
+            "answer_s": 0.2,
+        },
+        {
+            "type": "unanswerable",
+            "retrieval_s": 0.3,
+            "answer": "y",
+            "refused": True,
+            "numbers": ["3"],
+            "unsupported_numbers": ["3"],
+            "support": 0.1,
+            "first_text_s": 0.1,
+            "answer_s": 0.4,
+        },
     ]
     fig = summarize(records)
     assert fig["refusals"] == {"unanswerable_refused": 1.0, "answerable_refused": 1}
@@ -199,10 +228,15 @@ def test_cmrc_run_with_fakes(fake_settings, tmp_path, capsys):
         qa = {"id": f"{pid}_Q0", "question": question, "answers": [{"text": answer, "answer_start": 0}]}
         return {"id": pid, "title": title, "paragraphs": [{"id": pid, "context": context, "qas": [qa]}]}
 
-    data = {"version": "v1.0", "data": [
-        article("T_1", "泡泡战士", "泡泡战士由韩国Nexon开发。生命数耗完即算为踢爆。", "生命数耗完即算为什么？", "踢爆"),
-        article("T_2", "锣鼓经", "锣鼓经是戏曲锣鼓演奏的记谱方法。", "锣鼓经是什么？", "记谱方法"),
-    ]}
+    data = {
+        "version": "v1.0",
+        "data": [
+            article(
+                "T_1", "泡泡战士", "泡泡战士由韩国Nexon开发。生命数耗完即算为踢爆。", "生命数耗完即算为什么？", "踢爆"
+            ),
+            article("T_2", "锣鼓经", "锣鼓经是戏曲锣鼓演奏的记谱方法。", "锣鼓经是什么？", "记谱方法"),
+        ],
+    }
     path = tmp_path / "cmrc_tiny.json"
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     out = tmp_path / "reports"

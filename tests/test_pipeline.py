@@ -33,10 +33,10 @@ def test_off_topic_question_is_refused(real_pipeline):
 
 @pytest.mark.models
 def test_follow_up_with_real_models(real_pipeline):
-    first = real_pipeline.ask("2023年郑州市地区生产总值增长多少?")
-    assert "7.4%" in first.text
-    follow = real_pipeline.ask("那2024年呢?", history=["2023年郑州市地区生产总值增长多少?"])
-    assert "7%左右" in follow.text
+    first = real_pipeline.ask("2024年郑州市固定资产投资预期增长多少?")
+    assert "8%以上" in first.text
+    follow = real_pipeline.ask("那地区生产总值呢?", history=["2024年郑州市固定资产投资预期增长多少?"])
+    assert "2024" in follow.resolved_question and "7%左右" in follow.text
 
 
 @pytest.mark.models
