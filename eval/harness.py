@@ -170,8 +170,9 @@ def failed(record: dict) -> list[str]:
                 reasons.append("answerable but refused")
             elif not record["correct"]:
                 reasons.append("missing " + "、".join(record["missing"]))
-        if record["unsupported_numbers"]:
-            reasons.append("unsupported numbers " + ", ".join(record["unsupported_numbers"]))
+        if unsupported := list(dict.fromkeys(record["unsupported_numbers"])):
+            shown = ", ".join(n[:20] for n in unsupported[:10]) + (" …" if len(unsupported) > 10 else "")
+            reasons.append(f"{len(record['unsupported_numbers'])} numbers in no cited paragraph: {shown}")
     return reasons
 
 
