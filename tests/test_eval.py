@@ -249,3 +249,11 @@ def test_cmrc_run_with_fakes(fake_settings, tmp_path, capsys):
     assert f["recall@5"] == 1.0  # two documents: the passage is always in the top 5
     assert "CC BY-SA 4.0" in (out / "latest" / "report.md").read_text(encoding="utf-8")
     assert list((tmp_path / "cache" / "cmrc").glob("*/docs/T_1_泡泡战士.txt"))
+
+
+@pytest.mark.models
+def test_retrieval_only_on_the_real_models(tiny_gold, tmp_path):
+    report, folder = run_gold(Pipeline(Settings()), tiny_gold, retrieval_only=True, out=tmp_path, progress=False)
+    fig = report["systems"]["ours"]
+    assert (folder / "report.md").exists()
+    assert all(_in_unit(v) for v in fig["retrieval"].values())
