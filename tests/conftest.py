@@ -55,6 +55,19 @@ def fake_pipeline(fake_index_dir):
     return make
 
 
+@pytest.fixture
+def server(fake_pipeline):
+    """Base URL of a serve endpoint over the fake pipeline, on 127.0.0.1."""
+    import threading
+
+    from rag.serve import serve
+
+    srv = serve(fake_pipeline(), "127.0.0.1", 0)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_port}"
+    srv.shutdown()
+
+
 @pytest.fixture(scope="session")
 def real_pipeline() -> Pipeline:
     """The bundled models and the real index (built on first use)."""

@@ -1,21 +1,10 @@
 import json
-import threading
 import urllib.error
 import urllib.request
 
 import pytest
 
-from rag.serve import serve
-
 Q = "2024年郑州市地区生产总值预期增长多少?"
-
-
-@pytest.fixture
-def server(fake_pipeline):
-    srv = serve(fake_pipeline(), "127.0.0.1", 0)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
 
 
 def post(url, body, timeout=30):
