@@ -29,6 +29,7 @@ import functools
 import hashlib
 import json
 import logging
+import os
 import queue
 import threading
 import urllib.error
@@ -72,13 +73,18 @@ def bundled_gguf() -> Path:
 # ---------------------------------------------------------------- llama.cpp
 
 
+def cpu_threads(wanted: int) -> int:
+    """Threads for a local model: `wanted`, or one per core when it is 0."""
+    return wanted if wanted > 0 else max(1, os.cpu_count() or 1)
+
+
 class LlamaCppLLM:
     """A GGUF model run in-process by llama.cpp (xllamacpp)."""
 
-    def __init__(self, model_path: str | Path, n_ctx: int = 4096, threads: int = 2):
+    def __init__(self, model_path: str | Path, n_ctx: int = 4096, threads: int = 0):
         self.model_path = str(model_path)
         self.n_ctx = n_ctx
-        self.threads = threads
+        self.threads = cpu_threads(threads)
         self.name = f"llamacpp:{Path(self.model_path).name}"
         self._lock = threading.Lock()
 
@@ -164,10 +170,13 @@ class _Trie:
 class TransformersLLM:
     """Any transformers causal LM (name, local path, or GGUF file), run on the CPU."""
 
-    def __init__(self, model: str | Path, cache_dir: Path | None = None, gguf_file: str | None = None):
+    def __init__(
+        self, model: str | Path, cache_dir: Path | None = None, gguf_file: str | None = None, threads: int = 0
+    ):
         self.model = str(model)
         self.gguf_file = gguf_file
         self.cache_dir = cache_dir
+        self.threads = cpu_threads(threads)
         self.name = f"transformers:{Path(self.model).name}{'/' + gguf_file if gguf_file else ''}"
         self._lock = threading.Lock()
 
@@ -184,13 +193,11 @@ class TransformersLLM:
 
     @functools.cached_property
     def _loaded(self):
-        import os
-
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        torch.set_num_threads(max(1, os.cpu_count() or 1))
+        torch.set_num_threads(self.threads)
         cached = self._converted_dir()
         if cached and (cached / "config.json").exists():
             tok = AutoTokenizer.from_pretrained(cached)
@@ -346,6 +353,7 @@ def make_llm(
     api_key: str = "",
     timeout: float = 60.0,
     cache_dir: Path | None = None,
+    threads: int = 0,
 ) -> LLM:
     """An LLM by setting (see Settings.llm and Settings.llm_backend)."""
     if spec == "scripted":
@@ -356,9 +364,9 @@ def make_llm(
     if backend == "llamacpp":
         if path.suffix != ".gguf":
             raise ValueError(f"llm_backend 'llamacpp' needs a .gguf file, got {spec!r}")
-        return LlamaCppLLM(path)
+        return LlamaCppLLM(path, threads=threads)
     if backend == "transformers":
         if path.suffix == ".gguf":
-            return TransformersLLM(path.parent, cache_dir, gguf_file=path.name)
-        return TransformersLLM(spec)
+            return TransformersLLM(path.parent, cache_dir, gguf_file=path.name, threads=threads)
+        return TransformersLLM(spec, threads=threads)
     raise ValueError(f"unknown llm_backend {backend!r} (llamacpp, transformers or openai)")

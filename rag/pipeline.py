@@ -93,6 +93,7 @@ class Pipeline:
                     s.openai_api_key,
                     s.llm_timeout,
                     s.cache_dir,
+                    s.llm_threads,
                 )
         return self._llm
 

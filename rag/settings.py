@@ -70,6 +70,10 @@ class Settings:
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_model: str = "default"
     openai_api_key: str = ""
+    # CPU threads for a local model (llama.cpp or torch); 0 = one per core. Two
+    # processes each using every core slow each other down 10-100x, so give each
+    # its share when several run on one machine.
+    llm_threads: int = 0
     # Seconds to wait on a server before giving up with a clear error.
     llm_timeout: float = 60.0
     # Cap on generated tokens for one answer: room for three long copied
