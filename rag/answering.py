@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .citations import Citation, markers, strip_markers, supports
+from .citations import Citation, markers, strip_markers, supports, without_document_numbers
 from .documents import Document
 from .embeddings import Embedder
 from .generation import LLM, LLMError
@@ -244,7 +244,7 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
         for number in hit.paragraphs:
             doc = index.documents[hit.doc]
             context = f"{doc.title} {doc.agency} {' '.join(doc_places(doc))} {hit.section} {doc.paragraph(number).text}"
-            if any(t not in context for t in terms):
+            if any(t not in without_document_numbers(context) for t in terms):
                 continue
             for row in index.sentence_rows(hit.doc, number):
                 if row not in ranks:
@@ -282,6 +282,7 @@ def doc_places(doc: Document) -> tuple[str, ...]:
     return tuple(p for p in PLACES if text.count(p) >= 3)
 
 
+_COMPLETE = re.compile(r"(?:[。！？；!?;]|\[\d{1,2}\])\s*$")
 _BOUNDARY = re.compile(r"(?:\[\d{1,2}\])+|[。！？；!?;\n]")
 
 
@@ -393,8 +394,8 @@ class Composer:
             if key is None:
                 dropped.append(body)
                 return None
-            if any(body == s for s, _ in kept):
-                return None
+            if any(body in s for s, _ in kept):
+                return None  # a repeat, or a piece of a sentence already shown
             kept.append((body, key))
             if key not in cited:
                 cited.append(key)
@@ -409,7 +410,9 @@ class Composer:
                     max_choices=self.settings.max_answer_sentences,
                 )
             ):
-                if (shown := check(sentence)) is not None:
+                # Text that stops short of a sentence end is a copy cut off at the
+                # token limit ("…12万人。["), not a claim to check.
+                if _COMPLETE.search(sentence) and (shown := check(sentence)) is not None:
                     yield shown
         except LLMError as e:
             error = str(e)

@@ -40,6 +40,26 @@ def test_wrong_paragraph_citation_is_corrected(fake_pipeline):
     assert answer.citations[0].paragraph == 10
 
 
+def test_copy_cut_off_at_the_token_limit_is_not_shown(fake_pipeline):
+    def cut_off(_prompt, choices):
+        right = next(c for c in choices if "7%左右" in c)
+        return right + right[: right.index("。") + 2]  # "…。[" where the tokens ran out
+
+    answer = fake_pipeline(cut_off).ask(Q)
+    assert answer.text.count("7%左右") == 1 and "[[" not in answer.text
+    assert answer.text.endswith("[1]") and not answer.dropped
+
+
+def test_piece_of_a_sentence_already_shown_is_not_repeated(fake_pipeline):
+    def repeat_piece(_prompt, choices):
+        right = next(c for c in choices if "7%左右" in c)
+        piece = right[right.index("地区生产总值") :]
+        return right + piece
+
+    answer = fake_pipeline(repeat_piece).ask(Q)
+    assert answer.text.count("地区生产总值增长7%左右") == 1
+
+
 def test_llm_failure_mid_answer_keeps_citations(fake_pipeline):
     pipe = fake_pipeline()
     pipe._llm = ScriptedLLM(lambda _p, c: "".join(c[:2]), fail_after=8)

@@ -17,6 +17,7 @@ def test_split_sentences_keeps_punctuation():
         ("制定了《郑州市碳达峰实施方案》", ["《郑州市碳达峰实施方案》"]),
         ("由市发展改革委牵头", ["市发展改革委"]),
         ("2023年7月20日答复", ["2023", "7", "20"]),
+        ("按照新开〔2020〕26号,2021年完成", ["〔2020〕26号", "2021"]),
     ],
 )
 def test_claims(sentence, expected):
@@ -29,6 +30,13 @@ def test_numbers_match_whole_numbers_only():
     assert not supports("研发投入强度达到2.9%。", PARA)
     assert unsupported_claims("增长7%和10%", PARA) == ["10%"]
     assert not supports("研发投入强度达到2%。", PARA)  # 2 only occurs inside 2.8 and 2024
+
+
+def test_document_number_is_one_claim():
+    paragraph = "按照《方案》(新开〔2020〕26号)要求,全面落实河长制。"
+    assert supports("按照新开〔2020〕26号要求落实。", paragraph)
+    assert not supports("2020年全面落实河长制。", paragraph)  # its year is not a date
+    assert not supports("落实26项任务。", paragraph)
 
 
 def test_sentence_without_claims_needs_shared_wording():
