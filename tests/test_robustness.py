@@ -1,6 +1,8 @@
-"""Bad questions through every entry point: a clear error or a safe answer,
-never a crash or a hang, and the same result twice."""
+"""Bad questions through every entry point (ask, the chat page's handler, the
+serve endpoint, the CLI): a clear error or a safe answer, never a crash or a
+hang, and the same result twice."""
 
+import html
 import json
 import re
 import subprocess
@@ -10,6 +12,7 @@ import urllib.request
 
 import pytest
 
+import app
 from rag import Answer
 
 from .conftest import ROOT
@@ -78,6 +81,38 @@ def test_ask_with_real_models(real_pipeline, name):
     assert (first.text, first.refused) == (second.text, second.refused)
     if name in ("another city", "weather"):
         assert first.refused, first.text
+
+
+# The only markup the page writes itself; anything else would come from the input.
+PAGE_TAGS = {"div", "a", "span", "blockquote", "mark", "br"}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_page_handler(fake_pipeline, name):
+    pipe = fake_pipeline()
+    question = BAD[name]
+    updates = list(app.respond(pipe, question, [], app.ALL_DOCS, 5))
+    assert updates == list(app.respond(pipe, question, [], app.ALL_DOCS, 5))
+    chat, box = updates[-1]
+    shown = chat[-1]["content"]
+    for messages, _ in updates:
+        for m in messages:
+            assert set(re.findall(r"<\s*/?\s*([a-zA-Z][\w-]*)", m["content"])) <= PAGE_TAGS, m["content"]
+            assert all(href.startswith("#src-") for href in re.findall(r'href="([^"]*)"', m["content"]))
+            if m["role"] == "user":
+                assert m["content"] == html.escape(question)
+    if name in ERRORS:
+        # A hint, nothing echoed, and the text kept in the box unless there is nothing to keep.
+        assert 'class="govrag hint"' in shown and [m["role"] for m in chat] == ["assistant"]
+        assert box in ("", question)
+        outcome = "hint: " + re.sub(r"<[^>]+>", "", shown)
+    else:
+        answer = pipe.ask(question)
+        assert_safe(answer)
+        assert shown == app.render_answer(1, answer)  # the page shows exactly that answer
+        assert box == ""
+        outcome = "refused" if answer.refused else f"answered, {len(answer.citations)} cited"
+    print(f"\npage: {name} -> {outcome}")
 
 
 @pytest.mark.parametrize("name", sorted(BAD))
