@@ -17,6 +17,10 @@ How an answer is made (extract, then let the model choose and compose):
    followed by its marker, so it chooses and orders evidence but cannot write a
    figure of its own. Measured on the gold set, constrained copying kept every
    number supported where free generation did not (eval/README.md).
+   A question in several parts (去年多少?今年目标多少?, 到2030年、2035年…) is
+   also retrieved and scored part by part; each part the model's choice left
+   unanswered gets its own best sentence, distinct from the other parts'.
+   A figure about the other side of what is asked (收入 for 支出) scores low.
 4. Check. Every generated sentence is checked against the paragraph it cites
    (rag/citations.py): kept, re-pointed to the paragraph that supports it, or
    dropped. If nothing survives, the answer quotes the best evidence sentences.
@@ -47,6 +51,7 @@ from .index import Index
 from .lexical import coverage, question_weights, tokenize
 from .retrieval import Hit
 from .settings import Settings
+from .synonyms import contrasted
 
 REFUSAL = "资料中没有相关信息，无法根据现有文件回答这个问题。"
 _CANDIDATES = 6  # evidence sentences offered to the model, at most
@@ -189,6 +194,7 @@ _CLAUSE = re.compile(r"[^，,；;：:。！？!?]+")
 
 
 _OFF_TOPIC_FIGURE = 0.8  # support kept by a sentence whose figures are about something else
+_CONTRASTED = 0.5  # ... and by one about the other side of what is asked (收入 for 支出)
 _TIME_WORDS = frozenset(
     [
         "今年",
@@ -237,6 +243,7 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
     # Words that only set the scene (places, years, 今年) don't tell what is asked.
     topic = [(alts, w) for alts, w in weights if not _scene_word(alts[0])] or weights
     numeric = bool(_ASKS_NUMBER.search(question))
+    contrasts = contrasted(question)
     q = embedder.embed([question], "query")[0]
     rows: list[int] = []
     ranks: dict[int, int] = {}
@@ -270,6 +277,8 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
             # Asked for a figure: a sentence whose figures are about something
             # else (加氢站55座 for 充电桩多少个) can't answer it.
             score *= _OFF_TOPIC_FIGURE
+        if any(other in sentence and asked not in sentence for asked, other in contrasts):
+            score *= _CONTRASTED
         out.append(Evidence(sentence, doc_id, number, score, ranks[row]))
     out.sort(key=lambda e: e.score, reverse=True)
     return out
@@ -283,6 +292,27 @@ def doc_places(doc: Document) -> tuple[str, ...]:
 
 
 _COMPLETE = re.compile(r"(?:[。！？；!?;]|\[\d{1,2}\])\s*$")
+_PART_NOISE = re.compile(r"(?:19|20)\d{2}年|今年|去年|明年|现在|目前|多少|几")
+
+
+def question_parts(question: str) -> list[str]:
+    """The parts of a question that each need their own answer sentence: one
+    per question mark (技术合同成交额去年多少?今年目标多少?), a later part read
+    with the first part's subject; else one per year named (到2030年、2035年…)."""
+    pieces = [p.strip() for p in re.split(r"[?？]", question) if p.strip()]
+    if len(pieces) > 1:
+        subject = _PART_NOISE.sub("", pieces[0])
+        return [f"{pieces[0]}?", *(f"{subject}{p}?" for p in pieces[1:])]
+    years = list(dict.fromkeys(_YEAR.findall(question)))
+    if len(years) > 1:
+        parts = []
+        for year in years:
+            others = "|".join(rf"{y}年[、和与及,，]?|[、和与及,，]{y}年" for y in years if y != year)
+            parts.append(re.sub(others, "", question))
+        return parts
+    return [question]
+
+
 _BOUNDARY = re.compile(r"(?:\[\d{1,2}\])+|[。！？；!?;\n]")
 
 
@@ -334,18 +364,28 @@ class Composer:
         p = d.paragraph(number)
         return Citation(doc, d.title, p.section, number, p.text, d.agency, d.date, quote)
 
-    def _other_parts(self, question: str, hits: Sequence[Hit]) -> list[Evidence]:
-        """The best evidence for each later part of a multi-part question, each
-        part read with the first part's subject (its time words dropped)."""
-        parts = [p.strip() for p in re.split(r"[?？]", question) if p.strip()]
-        if len(parts) < 2:
-            return []
-        subject = re.sub(r"(?:19|20)\d{2}年|今年|去年|明年|现在|目前|多少|几", "", parts[0])
-        found = []
-        for part in parts[1:]:
-            evidence = gather_evidence(f"{subject}{part}?", hits, self.index, self.embedder)
-            if evidence and evidence[0].score >= self.settings.refuse_below:
-                found.append(evidence[0])
+    def _unanswered_parts(self, question: str, hits: Sequence[Hit], kept: Sequence[str]) -> list[Evidence]:
+        """Evidence for the parts of a multi-part question that the kept
+        sentences leave unanswered. Each part is answered by one of its best
+        sentences: the best one not already answering an earlier part (the 2023
+        and the 2024 figure are two sentences). A part whose only good
+        sentences (within `_MARGIN` of its best) answer an earlier part shares
+        theirs."""
+        found: list[Evidence] = []
+        used: list[str] = []
+        parts = question_parts(question)
+        for part in parts if len(parts) > 1 else []:
+            # 去年 is a year: the part's evidence must be about that year.
+            evidence = gather_evidence(self.index.synonyms.dated(part), hits, self.index, self.embedder)
+            if not evidence or evidence[0].score < self.settings.refuse_below:
+                continue
+            best = evidence[0].score
+            near = [e for e in evidence[:_CANDIDATES] if e.score >= best - _MARGIN and e.sentence not in used]
+            if not near:
+                continue
+            used.append(near[0].sentence)
+            if near[0].sentence not in kept:
+                found.append(near[0])
         return found
 
     def refusal(self, question: str, resolved: str, hits, support: float) -> Answer:
@@ -419,8 +459,8 @@ class Composer:
 
         # A question in several parts (去年多少?今年目标多少?) gets each part's
         # best evidence, if the model's choice left a part unanswered.
-        for e in self._other_parts(resolved, hits):
-            if not any(e.sentence == s for s, _ in kept) and (shown := check(f"{e.sentence}")) is not None:
+        for e in self._unanswered_parts(resolved, hits, [s for s, _ in kept]):
+            if (shown := check(e.sentence)) is not None:
                 yield shown
 
         if not kept:

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 
-from .answering import Answer, Composer, resolve_follow_up, validate_question
+from .answering import Answer, Composer, question_parts, resolve_follow_up, validate_question
 from .embeddings import Embedder, make_embedder
 from .generation import LLM, make_llm
 from .index import Index, load_or_build
@@ -101,6 +101,17 @@ class Pipeline:
         question = validate_question(question, self.settings.max_question_chars)
         return Retriever(self.index, self.embedder, self.settings).retrieve(question, top_k, doc)
 
+    def _retrieve_parts(self, question: str, top_k: int | None, doc: str | None) -> list[Hit]:
+        """The question's hits, then those of each of its parts not yet found:
+        the two halves of 去年多少?今年目标多少? often sit in different documents."""
+        retriever = Retriever(self.index, self.embedder, self.settings)
+        hits = retriever.retrieve(question, top_k, doc)
+        parts = question_parts(question)
+        for part in parts if len(parts) > 1 else []:
+            seen = {(h.doc, h.paragraphs) for h in hits}
+            hits += [h for h in retriever.retrieve(part, top_k, doc) if (h.doc, h.paragraphs) not in seen]
+        return hits
+
     def ask_stream(
         self, question: str, top_k: int | None = None, history: History | None = None, doc: str | None = None
     ) -> Iterator[str | Answer]:
@@ -108,7 +119,7 @@ class Pipeline:
         question = validate_question(question, self.settings.max_question_chars)
         started = time.perf_counter()
         resolved = resolve_follow_up(question, _user_turns(history))
-        hits = Retriever(self.index, self.embedder, self.settings).retrieve(resolved, top_k, doc)
+        hits = self._retrieve_parts(resolved, top_k, doc)
         retrieved = time.perf_counter()
         first = None
         for item in Composer(self.index, self.embedder, self.llm, self.settings).stream(question, resolved, hits):

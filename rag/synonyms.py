@@ -73,6 +73,24 @@ TABLE: dict[str, tuple[str, ...]] = {
 }
 
 
+# Pairs of terms that name opposite sides of one thing. A question about one
+# side is not answered by a figure about the other: the 2024 plan gives
+# 一般公共预算收入 (revenue), which says nothing about 支出 (spending).
+CONTRASTS: tuple[tuple[str, str], ...] = (
+    ("收入", "支出"),
+    ("进口", "出口"),
+    ("城镇", "农村"),
+    ("存款", "贷款"),
+    ("最高", "最低"),
+)
+
+
+def contrasted(question: str) -> list[tuple[str, str]]:
+    """(asked, other) for each contrast pair of which the question names one side only."""
+    both = CONTRASTS + tuple((b, a) for a, b in CONTRASTS)
+    return [(a, b) for a, b in both if a in question and b not in question]
+
+
 class Synonyms:
     def __init__(self, corpus_text: str, year: int | None = None, table: dict[str, tuple[str, ...]] = TABLE):
         # Keep the official terms this corpus actually uses.
@@ -87,6 +105,13 @@ class Synonyms:
     def terms(self, question: str) -> dict[str, tuple[str, ...]]:
         """Everyday words of the question, each with its official terms."""
         return {w: t for w, t in self.table.items() if w in question}
+
+    def dated(self, question: str) -> str:
+        """The question with 今年/去年/明年 written as the years they stand for."""
+        for word in ("今年", "去年", "明年"):
+            if word in self.table:
+                question = question.replace(word, self.table[word][0])
+        return question
 
     def expand(self, question: str) -> str:
         """The question with the official terms of its everyday words appended."""

@@ -1,5 +1,5 @@
 from rag import REFUSAL, Answer
-from rag.answering import resolve_follow_up, sentences, validate_question
+from rag.answering import question_parts, resolve_follow_up, sentences, validate_question
 from rag.generation import ScriptedLLM
 
 from .conftest import GDP
@@ -146,3 +146,30 @@ def test_validate_question():
 
 def test_sentences_regrouping():
     assert list(sentences(iter(["甲。", "[", "1", "][2]乙", "；[3]丙"]))) == ["甲。[1][2]", "乙；[3]", "丙"]
+
+
+def test_question_parts():
+    assert question_parts("郑州技术合同成交额去年多少?今年目标多少?") == [
+        "郑州技术合同成交额去年多少?",
+        "郑州技术合同成交额今年目标多少?",
+    ]
+    assert question_parts("战略性新兴产业到2030年、2035年要占工业多少?") == [
+        "战略性新兴产业到2030年要占工业多少?",
+        "战略性新兴产业到2035年要占工业多少?",
+    ]
+    assert question_parts(Q) == [Q]
+
+
+def test_each_part_of_a_question_gets_its_own_sentence(fake_pipeline):
+    # The 2023 figure is in one document, the 2024 target in another.
+    answer = fake_pipeline().ask("郑州技术合同成交额去年多少?今年目标多少?")
+    assert "650亿元" in answer.text and "800亿元" in answer.text
+    assert {c.doc for c in answer.citations} == {"002_ab73ab1b96b1d70f.txt", GDP}
+
+
+def test_a_figure_about_the_other_side_does_not_answer(fake_pipeline):
+    # The plan gives 一般公共预算收入 (revenue), never 支出 (spending).
+    revenue = fake_pipeline().ask("2024年郑州一般公共预算收入增长多少?")
+    spending = fake_pipeline().ask("2024年郑州一般公共预算支出增长多少?")
+    assert "3%以上" in revenue.text
+    assert spending.support < revenue.support * 0.6
