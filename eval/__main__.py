@@ -2,7 +2,9 @@
 
     python -m eval [--gold F] [--top-k K] [--sample N] [--retrieval-only] [--baseline] [--out DIR]
     python -m eval cmrc [PATH] [--sample N] [--seed S] [--top-k K] [--out DIR]
-    python -m eval bench [--sample N] [--cmrc PATH | --no-cmrc]
+    python -m eval bench [--sample N] [--cmrc PATH | --no-cmrc] [--no-scale]
+    python -m eval scale [--chunks N] [--queries Q]
+    python -m eval ablation [--top-k K] [--sample N] [--out DIR]
 """
 
 from __future__ import annotations
@@ -42,7 +44,13 @@ def parser() -> argparse.ArgumentParser:
     b = subs.add_parser("bench", help="print speed and memory figures for this machine")
     b.add_argument("--cmrc", type=Path, default=cmrc.DEFAULT, help="CMRC file whose passages are indexed")
     b.add_argument("--no-cmrc", action="store_true", help="skip the CMRC index build")
+    b.add_argument("--no-scale", action="store_true", help="skip the 100,000-chunk latency figures")
     _common(b, sub=True)
+    s = subs.add_parser("scale", help="retrieval latency over a synthetic corpus: flat vs HNSW")
+    s.add_argument("--chunks", type=int, default=100_000, help="synthetic corpus size (default 100,000)")
+    s.add_argument("--queries", type=int, default=300, help="random queries timed per index (default 300)")
+    a = subs.add_parser("ablation", help="retrieval recall step by step: dense, lexical, fused, structure, …")
+    _common(a, sub=True)
     return p
 
 
@@ -64,7 +72,25 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     if args.command == "bench":
         from .bench import run_bench
 
-        run_bench(settings, args.sample or 10, None if args.no_cmrc else args.cmrc, args.gold)
+        run_bench(settings, args.sample or 10, None if args.no_cmrc else args.cmrc, args.gold,
+                  0 if args.no_scale else 100_000)
+        return 0
+
+    if args.command == "scale":
+        from rag import Pipeline
+
+        from .harness import load_gold
+        from .scale import run_scale
+
+        run_scale(Pipeline(settings), args.chunks, args.queries, [it["question"] for it in load_gold(args.gold)])
+        return 0
+
+    if args.command == "ablation":
+        from .ablation import ablation_table, run_ablation
+
+        report, folder = run_ablation(settings, args.gold, args.top_k, args.sample, out)
+        print("\n".join(ablation_table(report["steps"])))
+        print(f"report: {folder / 'report.md'}")
         return 0
 
     from rag import Pipeline

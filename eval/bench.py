@@ -3,7 +3,8 @@
 Measures index build time (the seeds, and the CMRC passages, each into a
 temporary index folder), time to load an existing index, cold start to a first
 answer (a fresh subprocess), retrieval latency, time to first text and to the
-whole answer, the LLM's tokens per second, and peak memory (RSS).
+whole answer, the LLM's tokens per second, peak memory (RSS), and last
+retrieval latency over 100,000 synthetic chunks (eval/scale.py).
 
 Deliberately not done here: asserting anything; the figures depend on the
 machine and on whatever else runs on it (load is printed alongside).
@@ -25,6 +26,7 @@ from rag.index import load, load_or_build
 from . import cmrc
 from . import metrics as m
 from .harness import GOLD, load_gold
+from .scale import run_scale
 
 ROOT = Path(__file__).resolve().parents[1]
 _COLD = (
@@ -47,7 +49,7 @@ def _p(values: list[float]) -> str:
 
 
 def run_bench(settings: Settings | None = None, questions: int = 10, cmrc_path: Path | None = cmrc.DEFAULT,
-              gold: Path = GOLD) -> dict:
+              gold: Path = GOLD, scale: int = 100_000) -> dict:
     settings = settings or Settings()
     pipe = Pipeline(settings)
     out: dict = {}
@@ -107,4 +109,7 @@ def run_bench(settings: Settings | None = None, questions: int = 10, cmrc_path: 
     child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     out["peak_rss_mib"], out["cold_start_peak_rss_mib"] = peak, child
     show("peak memory (RSS)", f"{peak:.0f} MiB this process, {child:.0f} MiB the cold-start one")
+
+    if scale:  # last, so its vectors don't count in the peak memory above
+        out["scale"] = run_scale(pipe, scale, questions=[it["question"] for it in load_gold(gold)], show=show)
     return out

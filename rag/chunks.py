@@ -10,7 +10,8 @@ Rules, in order of priority:
 
 A chunk keeps two texts: `text`, the original wording shown to people, and
 `embed_text`, which prefixes the document title and heading path so that a
-question naming a document's subject or section finds it.
+question naming a document's subject or section finds it (`structure=False`
+leaves them out, only to measure what they are worth).
 
 Deliberately not done here: embedding or any model work.
 """
@@ -70,7 +71,9 @@ def _groups(doc: Document, chunk_size: int) -> Iterable[list[Paragraph]]:
         yield group
 
 
-def chunk_document(doc: Document, chunk_size: int = 300, chunk_overlap: int = 40) -> list[Chunk]:
+def chunk_document(
+    doc: Document, chunk_size: int = 300, chunk_overlap: int = 40, structure: bool = True
+) -> list[Chunk]:
     splitter = _splitter(chunk_size, chunk_overlap)
     chunks: list[Chunk] = []
 
@@ -85,7 +88,7 @@ def chunk_document(doc: Document, chunk_size: int = 300, chunk_overlap: int = 40
                 section=section,
                 paragraphs=tuple(p.number for p in paragraphs),
                 text=text,
-                embed_text=f"{head}\n{text}",
+                embed_text=f"{head}\n{text}" if structure else text,
             )
         )
 
@@ -110,5 +113,7 @@ def chunk_document(doc: Document, chunk_size: int = 300, chunk_overlap: int = 40
     return chunks
 
 
-def chunk_documents(docs: Iterable[Document], chunk_size: int = 300, chunk_overlap: int = 40) -> list[Chunk]:
-    return [c for d in docs for c in chunk_document(d, chunk_size, chunk_overlap)]
+def chunk_documents(
+    docs: Iterable[Document], chunk_size: int = 300, chunk_overlap: int = 40, structure: bool = True
+) -> list[Chunk]:
+    return [c for d in docs for c in chunk_document(d, chunk_size, chunk_overlap, structure)]

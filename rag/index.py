@@ -15,12 +15,12 @@ Layout of the index folder:
         lexical/                  BM25 term statistics (see rag/lexical.py)
 
 `<key>` hashes everything the build depends on: the embedder, the chunk
-settings, the index type and the SHA-256 of every source file. A build is
-written to a temporary folder and renamed into place before CURRENT is switched,
-so a crash at any point leaves the previous build usable. At load, a build whose
-key no longer matches the sources or settings is rebuilt, and one whose files
-fail their checksums is rebuilt with a log line saying so. If the folder can't
-be written, the index is kept in memory with a warning.
+settings (`structure` included), the index type and the SHA-256 of every source
+file. A build is written to a temporary folder and renamed into place before
+CURRENT is switched, so a crash at any point leaves the previous build usable.
+At load, a build whose key no longer matches the sources or settings is rebuilt,
+and one whose files fail their checksums is rebuilt with a log line saying so.
+If the folder can't be written, the index is kept in memory with a warning.
 
 Deliberately not done here: scoring and fusion (rag/retrieval.py).
 """
@@ -131,6 +131,7 @@ def identity(settings: Settings, embedder: Embedder) -> dict:
         "embedder": embedder.name,
         "chunk_size": settings.chunk_size,
         "chunk_overlap": settings.chunk_overlap,
+        "structure": settings.structure,
         "index_type": settings.index_type,
         "ann_threshold": settings.ann_threshold,
         "max_doc_bytes": settings.max_doc_bytes,
@@ -142,10 +143,17 @@ def _key(ident: dict) -> str:
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def faiss_kind(size: int, index_type: str = "auto", threshold: int = 50_000) -> str:
+    """What `make_faiss` builds for `size` vectors: "flat" or "hnsw"."""
+    if index_type == "auto":
+        return "flat" if size < threshold else "hnsw"
+    return index_type
+
+
 def make_faiss(vectors: np.ndarray, index_type: str = "auto", threshold: int = 50_000) -> faiss.Index:
     """Exact inner-product search for small corpora, an HNSW graph for large ones."""
     dim = vectors.shape[1]
-    kind = index_type if index_type != "auto" else ("flat" if len(vectors) < threshold else "hnsw")
+    kind = faiss_kind(len(vectors), index_type, threshold)
     if kind == "flat":
         index = faiss.IndexFlatIP(dim)
     elif kind == "hnsw":
@@ -170,7 +178,7 @@ def build(settings: Settings, embedder: Embedder, progress: bool = True) -> Inde
     docs, problems = load_folder(settings.docs_dir, settings.max_doc_bytes)
     for message in problems:
         log.warning("skipped document: %s", message)
-    chunks = chunk_documents(docs, settings.chunk_size, settings.chunk_overlap)
+    chunks = chunk_documents(docs, settings.chunk_size, settings.chunk_overlap, settings.structure)
     if not chunks:
         raise IndexUnavailable(f"no readable documents in {settings.docs_dir}")
     vectors = embed_texts([c.embed_text for c in chunks], embedder, "chunks", progress)

@@ -112,7 +112,8 @@ class Retriever:
             if rows:
                 cos = index.sentence_vectors[rows] @ q
                 for r, d in zip(rows, cos):
-                    text = f"{c.section} {index.sentences[r][2]}"
+                    text = index.sentences[r][2]
+                    text = f"{c.section} {text}" if self.settings.structure else text
                     best = max(best, 0.6 * coverage(weights, text) + 0.4 * float(np.clip((d - 0.78) / 0.14, 0, 1)))
             out[i] = fused[i] / top + self.settings.rerank_weight * best
         return out

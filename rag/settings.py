@@ -59,6 +59,9 @@ class Settings:
     # Append the official terms of a question's everyday words (托儿所 → 托育)
     # before retrieval; see rag/synonyms.py.
     expand_queries: bool = True
+    # Title and heading path in what is matched (embedded chunk text, lexical
+    # index, rerank); off only to measure their worth (`python -m eval ablation`).
+    structure: bool = True
 
     # Generation. "gemma" is the bundled gemma-3-270m GGUF; any other value is a
     # transformers causal LM name or local path; "scripted" is the test fake.

@@ -49,3 +49,12 @@ def test_long_paragraph_split_on_sentence_ends():
     pieces = [c for c in chunk_document(d, 300, 40) if c.paragraphs[-1] == longest.number]
     assert len(pieces) >= 2
     assert all(p.text.rstrip()[-1] in "。；！？,，、" or p is pieces[-1] for p in pieces)
+
+
+def test_structure_off_leaves_title_and_headings_out():
+    d = load_document(next(SEEDS.glob("003_*.txt")))
+    on, off = chunk_document(d), chunk_document(d, structure=False)
+    assert [c.text for c in off] == [c.text for c in on]
+    assert all(c.embed_text == c.text for c in off)
+    c = next(c for c in off if "植树造林" in c.text)
+    assert d.title not in c.embed_text and "重点工作" not in c.embed_text

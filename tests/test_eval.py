@@ -257,3 +257,41 @@ def test_retrieval_only_on_the_real_models(tiny_gold, tmp_path):
     fig = report["systems"]["ours"]
     assert (folder / "report.md").exists()
     assert all(_in_unit(v) for v in fig["retrieval"].values())
+
+
+# ---------------------------------------------------------------- scale, ablation
+
+
+def test_scale_figures_on_a_small_corpus(fake_pipeline):
+    from eval.scale import run_scale
+
+    lines = []
+    f = run_scale(
+        fake_pipeline(), 2000, 30, ["郑州市地区生产总值增长多少?", "托儿所"], show=lambda a, b: lines.append(a)
+    )
+    assert f["flat"]["build_s"] >= 0 and f["hnsw"]["latency_ms"]["p50"] <= f["hnsw"]["latency_ms"]["p95"]
+    assert 0.3 <= f["hnsw_recall@10"] <= 1.0  # random vectors: HNSW is approximate, but not blind
+    assert f["retrieval"]["questions"] == 2 and f["retrieval"]["latency_ms"]["p50"] > 0
+    assert len(lines) == 4 and "flat" in lines[-1]  # 2,000 < ann_threshold: the retriever searches flat
+
+
+def test_ablation_steps_with_fakes(tiny_gold, tmp_path, capsys):
+    from eval.ablation import STEPS, step_settings
+
+    from .conftest import fake_settings
+
+    defaults = Settings()
+    assert defaults.rerank == "local" and defaults.lexical_weight == 2 * defaults.dense_weight  # the last step's label
+    docs = tmp_path / "docs"
+    shutil.copytree(ROOT / "seeds", docs)
+    s = fake_settings(docs, tmp_path / "index", cache_dir=tmp_path / "cache")
+    assert step_settings(s, STEPS[0][1]).index_dir != s.index_dir  # no structure: its own index
+    out = tmp_path / "reports"
+    assert main(["--gold", str(tiny_gold), "ablation", "--out", str(out)], settings=s) == 0
+    printed = capsys.readouterr().out
+    assert all(name in printed for name, _ in STEPS)
+    saved = json.loads((out / "latest" / "report.json").read_text(encoding="utf-8"))
+    assert [step["step"] for step in saved["steps"]] == [name for name, _ in STEPS]
+    assert all(_in_unit(v) for step in saved["steps"] for v in step["retrieval"].values())
+    assert "| step | R@1 | R@5 | R@10 | MRR |" in (out / "latest" / "report.md").read_text(encoding="utf-8")
+    assert len(list((tmp_path / "cache" / "ablation").glob("*/build-*"))) == 1

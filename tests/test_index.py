@@ -116,3 +116,17 @@ def test_save_is_atomic_switch_of_current(seeds_copy, tmp_path):
     target = save(index, s.index_dir)
     assert (s.index_dir / "CURRENT").read_text().strip() == target.name
     assert not list(s.index_dir.glob(".tmp-*"))
+
+
+def test_structure_switch_keys_the_build_and_what_bm25_sees(seeds_copy, tmp_path):
+    e = HashingEmbedder()
+    s = fake_settings(seeds_copy, tmp_path / "idx")
+    off = s.with_(structure=False)
+    assert identity(s, e)["structure"] and identity(s, e) != identity(off, e)
+    with_structure, without = build(s, e, progress=False), build(off, e, progress=False)
+    assert without.manifest["build"] != with_structure.manifest["build"]
+    # a document's title matches every one of its chunks only when titles are indexed
+    doc = next(d for d in with_structure.documents.values() if d.id.startswith("003_"))
+    ids = [i for i, c in enumerate(with_structure.chunks) if c.doc == doc.id]
+    assert (with_structure.lexical.scores(doc.title)[ids] > 0).all()
+    assert (without.lexical.scores(doc.title)[ids] == 0).any()
