@@ -2,9 +2,10 @@
 
 An LLM needs one method, `stream(prompt, max_tokens=…, choices=…)`, yielding
 text pieces as they are generated. When `choices` is given the backend must
-only produce a concatenation of up to `max_choices` of those strings: this is
-how answers are made faithful by construction with a weak model (it chooses
-which retrieved sentences to copy; it cannot write a number of its own).
+only produce a concatenation of up to `max_choices` of those strings (or
+nothing): this is how answers are made faithful by construction with a weak
+model (it chooses which retrieved sentences to copy; it cannot write a number
+of its own).
 
 Backends:
 - `LlamaCppLLM`: GGUF files in-process through xllamacpp (llama.cpp); choices
@@ -54,10 +55,10 @@ class LLM(Protocol):
 
 
 def gbnf_choices(choices: Sequence[str], max_choices: int) -> str:
-    """A GBNF grammar accepting 1..max_choices of the given strings, concatenated."""
+    """A GBNF grammar accepting 0..max_choices of the given strings, concatenated."""
     alts = " | ".join(json.dumps(c, ensure_ascii=False) for c in choices)
-    optional = " ".join(["choice?"] * (max_choices - 1))
-    return f"root ::= choice {optional}\nchoice ::= {alts}\n"
+    optional = " ".join(["choice?"] * max_choices)
+    return f"root ::= {optional}\nchoice ::= {alts}\n"
 
 
 def bundled_gguf() -> Path:
@@ -160,6 +161,8 @@ class _Trie:
                 node, used = self.root, used + 1  # the last choice ended; a new one starts
             node = node.get(t, {})
         options = [t for t in node if t is not None]
+        if not generated:
+            options.append(self.eos)  # choosing nothing is an answer too
         if node.get(None):
             options.append(self.eos)
             if used + 1 < self.max_choices:

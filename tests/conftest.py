@@ -56,6 +56,16 @@ def fake_pipeline(fake_index_dir):
 
 
 @pytest.fixture
+def all_offered(monkeypatch):
+    """Offer the model every evidence sentence after the lead, not only those
+    close to the best: tests of what happens to the model's output need it to
+    have a choice, so that it is asked at all."""
+    from rag import answering
+
+    monkeypatch.setattr(answering, "_MARGIN", 1.0)
+
+
+@pytest.fixture
 def server(fake_pipeline):
     """Base URL of a serve endpoint over the fake pipeline, on 127.0.0.1."""
     import threading

@@ -1,3 +1,5 @@
+import pytest
+
 from rag import REFUSAL, Answer
 from rag.answering import question_parts, resolve_follow_up, sentences, validate_question
 from rag.generation import ScriptedLLM
@@ -20,52 +22,72 @@ def test_answer_contract_with_fake_llm(fake_pipeline):
     assert answer.hits[0].score >= answer.hits[-1].score
 
 
-def test_wrong_number_is_dropped(fake_pipeline):
+def lead_and_others(prompt: str, choices) -> tuple[str, list[str]]:
+    """The sentence the answer opens with (the prompt ends with it), and the
+    choices the model is offered after it."""
+    return prompt.rsplit("回答:", 1)[1], list(choices)
+
+
+def test_best_evidence_leads_and_the_model_adds_to_it(fake_pipeline, all_offered):
+    seen = {}
+
+    def add_first(prompt, choices):
+        seen["lead"], seen["others"] = lead_and_others(prompt, choices)
+        return choices[0]
+
+    answer = fake_pipeline(add_first).ask(Q)
+    assert "7%左右" in seen["lead"] and seen["lead"] not in seen["others"]
+    first, second = answer.text.split("]")[:2]
+    assert "7%左右" in first and second.split("[")[0] in seen["others"][0]
+    assert answer.citations[0].paragraph == 10 and len(answer.citations) >= 1
+
+
+def test_wrong_number_is_dropped(fake_pipeline, all_offered):
     lie = "2024年地区生产总值预期增长12%左右。[1]"
     answer = fake_pipeline(lambda _p, _c: lie).ask(Q)
     assert "12%" not in answer.text
     assert any("12%" in d for d in answer.dropped)
-    # nothing survived, so the answer quotes the best evidence with its citation
+    # the checked best evidence still answers, with its citation
     assert "7%左右" in answer.text and answer.citations[0].paragraph == 10
 
 
-def test_wrong_paragraph_citation_is_corrected(fake_pipeline):
+def test_wrong_paragraph_citation_is_corrected(fake_pipeline, all_offered):
     def cite_wrong(_prompt, choices):
-        right = next(c for c in choices if "7%左右" in c)
-        return right.rsplit("[", 1)[0] + "[9]"  # a marker that points elsewhere
+        other = next(c for c in choices if not c.endswith("[1]"))
+        return other.rsplit("[", 1)[0] + "[1]"  # cites the lead's paragraph instead of its own
 
     answer = fake_pipeline(cite_wrong).ask(Q)
-    assert "7%左右" in answer.text and not answer.dropped
-    assert all("7%左右" in c.text for c in answer.citations if c.quote and "7%" in c.quote)
-    assert answer.citations[0].paragraph == 10
+    assert len(answer.text.split("[")) > 2 and not answer.dropped
+    for c in answer.citations:
+        assert c.quote in c.text  # each citation is the paragraph its sentence comes from
 
 
-def test_copy_cut_off_at_the_token_limit_is_not_shown(fake_pipeline):
+def test_copy_cut_off_at_the_token_limit_is_not_shown(fake_pipeline, all_offered):
     def cut_off(_prompt, choices):
-        right = next(c for c in choices if "7%左右" in c)
-        return right + right[: right.index("。") + 2]  # "…。[" where the tokens ran out
+        other = choices[0]
+        return other + other[: other.index("[") + 1]  # "…。[" where the tokens ran out
 
     answer = fake_pipeline(cut_off).ask(Q)
-    assert answer.text.count("7%左右") == 1 and "[[" not in answer.text
-    assert answer.text.endswith("[1]") and not answer.dropped
+    body = fake_pipeline(cut_off).ask(Q).text
+    assert body == answer.text and "[[" not in answer.text and answer.text.endswith("]")
+    assert not answer.dropped
 
 
-def test_piece_of_a_sentence_already_shown_is_not_repeated(fake_pipeline):
-    def repeat_piece(_prompt, choices):
-        right = next(c for c in choices if "7%左右" in c)
-        piece = right[right.index("地区生产总值") :]
-        return right + piece
+def test_piece_of_a_sentence_already_shown_is_not_repeated(fake_pipeline, all_offered):
+    def repeat_piece(prompt, choices):
+        lead, _ = lead_and_others(prompt, choices)
+        return lead[lead.index("地区生产总值") :]
 
     answer = fake_pipeline(repeat_piece).ask(Q)
     assert answer.text.count("地区生产总值增长7%左右") == 1
 
 
-def test_llm_failure_mid_answer_keeps_citations(fake_pipeline):
+def test_llm_failure_mid_answer_keeps_citations(fake_pipeline, all_offered):
     pipe = fake_pipeline()
     pipe._llm = ScriptedLLM(lambda _p, c: "".join(c[:2]), fail_after=8)
     answer = pipe.ask(Q)
     assert answer.error and "中断" in answer.text
-    assert answer.citations and not answer.refused
+    assert answer.citations and not answer.refused and "7%左右" in answer.text
     # the next question works
     pipe._llm = ScriptedLLM(lambda _p, c: c[0])
     assert not pipe.ask(Q).error
@@ -133,8 +155,6 @@ def test_instructions_inside_documents_are_only_text(fake_index_dir, tmp_path):
 
 
 def test_validate_question():
-    import pytest
-
     for bad in ["", "   ", "\u3000\n", None, 42]:
         with pytest.raises(ValueError):
             validate_question(bad, 2000)

@@ -170,7 +170,7 @@ def test_document_filter_and_top_k_reach_the_pipeline(make_pipe):
     assert "所选文件不存在" in bot(chat) and len(pipe.calls) == 2
 
 
-def test_dropped_sentences_are_not_shown(make_pipe):
+def test_dropped_sentences_are_not_shown(make_pipe, all_offered):
     invented = "郑州市2024年地区生产总值增长99%左右。[1]"
     pipe = make_pipe(lambda _prompt, choices: invented + (choices or [""])[0])
     _, (chat, _) = run(pipe, Q)
@@ -179,7 +179,7 @@ def test_dropped_sentences_are_not_shown(make_pipe):
     assert pipe.ask(Q).dropped  # the check did remove it
 
 
-def test_model_failure_mid_answer_keeps_checked_text(make_pipe):
+def test_model_failure_mid_answer_keeps_checked_text(make_pipe, all_offered):
     pipe = make_pipe(fail_after=0)
     _, (chat, _) = run(pipe, Q)
     assert "回答生成中断" in bot(chat) and 'id="src-1-1"' in bot(chat)
