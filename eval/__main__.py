@@ -2,7 +2,7 @@
 
     python -m eval [--gold F] [--top-k K] [--sample N] [--retrieval-only] [--baseline] [--out DIR]
     python -m eval cmrc [PATH] [--sample N] [--seed S] [--top-k K] [--out DIR]
-    python -m eval bench [--sample N] [--cmrc PATH | --no-cmrc] [--no-scale]
+    python -m eval bench [--sample N] [--cmrc PATH | --no-cmrc] [--no-scale] [--backend B [--openai-base-url U]]
     python -m eval scale [--chunks N] [--queries Q]
     python -m eval ablation [--top-k K] [--sample N] [--out DIR]
 """
@@ -45,6 +45,10 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--cmrc", type=Path, default=cmrc.DEFAULT, help="CMRC file whose passages are indexed")
     b.add_argument("--no-cmrc", action="store_true", help="skip the CMRC index build")
     b.add_argument("--no-scale", action="store_true", help="skip the 100,000-chunk latency figures")
+    b.add_argument("--backend", choices=["llamacpp", "transformers", "openai"], default=None,
+                   help="LLM backend to time (default: Settings.llm_backend); openai without --openai-base-url "
+                        "starts a local llama.cpp server on the bundled GGUF")
+    b.add_argument("--openai-base-url", default=None, help="an OpenAI-compatible server for --backend openai")
     _common(b, sub=True)
     s = subs.add_parser("scale", help="retrieval latency over a synthetic corpus: flat vs HNSW")
     s.add_argument("--chunks", type=int, default=100_000, help="synthetic corpus size (default 100,000)")
@@ -70,10 +74,11 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         return 0
 
     if args.command == "bench":
-        from .bench import run_bench
+        from .bench import backend_settings, run_bench
 
-        run_bench(settings, args.sample or 10, None if args.no_cmrc else args.cmrc, args.gold,
-                  0 if args.no_scale else 100_000)
+        with backend_settings(settings, args.backend, args.openai_base_url) as settings:
+            run_bench(settings, args.sample or 10, None if args.no_cmrc else args.cmrc, args.gold,
+                      0 if args.no_scale else 100_000)
         return 0
 
     if args.command == "scale":

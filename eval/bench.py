@@ -12,8 +12,12 @@ machine and on whatever else runs on it (load is printed alongside).
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import os
+import pickle
 import resource
+import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +25,7 @@ import time
 from pathlib import Path
 
 from rag import Pipeline, Settings
+from rag.answering import build_prompt, gather_evidence
 from rag.index import load, load_or_build
 
 from . import cmrc
@@ -29,11 +34,39 @@ from .harness import GOLD, load_gold
 from .scale import run_scale
 
 ROOT = Path(__file__).resolve().parents[1]
+# A fresh process with the bench's settings (pickled, base64, in argv[1]):
+# seconds to the first answer, then to the model loaded as well (most answers
+# don't need the model, so the first one may not load it).
 _COLD = (
-    "import time; t = time.perf_counter(); from rag import Pipeline, Settings; "
-    "a = Pipeline(Settings()).ask('2024年郑州市地区生产总值预期增长多少?'); "
-    "print(time.perf_counter() - t, a.refused)"
+    "import base64, pickle, sys, time; t = time.perf_counter(); from rag import Pipeline; "
+    "p = Pipeline(pickle.loads(base64.b64decode(sys.argv[1]))); "
+    "a = p.ask('2024年郑州市地区生产总值预期增长多少?'); answered = time.perf_counter() - t; "
+    "list(p.llm.stream('你好', max_tokens=1)); print(answered, time.perf_counter() - t)"
 )
+
+
+@contextlib.contextmanager
+def backend_settings(settings: Settings, backend: str | None, base_url: str | None = None):
+    """The settings for timing one LLM backend. For "openai" with no server
+    given, a llama.cpp server on the bundled GGUF runs in this process, so the
+    figures compare the same model in-process and over HTTP."""
+    if backend is None:
+        yield settings
+        return
+    settings = settings.with_(llm_backend=backend)
+    if backend != "openai" or base_url:
+        yield settings.with_(openai_base_url=base_url) if base_url else settings
+        return
+    from rag.generation import bundled_gguf, llama_server
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = llama_server(bundled_gguf(), port, threads=settings.llm_threads)
+    try:
+        yield settings.with_(openai_base_url=f"http://127.0.0.1:{port}/v1")
+    finally:
+        del server
 
 
 def _build_seconds(settings: Settings, pipe: Pipeline) -> float:
@@ -42,6 +75,25 @@ def _build_seconds(settings: Settings, pipe: Pipeline) -> float:
         started = time.perf_counter()
         load_or_build(settings.with_(index_dir=Path(tmp)), pipe.embedder, progress=False)
         return time.perf_counter() - started
+
+
+def _model_step(pipe: Pipeline, questions: list[str]) -> tuple[list[float], list[float]]:
+    """Time to the first piece and to the end of the model's constrained choice
+    among a question's second to fourth evidence sentences, after the lead."""
+    first, total = [], []
+    for question in questions:
+        evidence = gather_evidence(question, pipe.retrieve(question), pipe.index, pipe.embedder)[:4]
+        if len(evidence) < 2:
+            continue
+        choices = [f"{e.sentence}[{i}]" for i, e in enumerate(evidence, start=1)]
+        prompt = build_prompt(question, [e.sentence for e in evidence]) + choices[0]
+        t = time.perf_counter()
+        f = None
+        for _ in pipe.llm.stream(prompt, max_tokens=pipe.settings.max_new_tokens, choices=choices[1:], max_choices=2):
+            f = f or time.perf_counter() - t
+        total.append(time.perf_counter() - t)
+        first.append(f or total[-1])
+    return first, total
 
 
 def _p(values: list[float]) -> str:
@@ -73,15 +125,21 @@ def run_bench(settings: Settings | None = None, questions: int = 10, cmrc_path: 
     out["load_index_s"] = time.perf_counter() - started
     show("load existing index", f"{out['load_index_s']:.2f} s")
 
-    started = time.perf_counter()
-    cold = subprocess.run([sys.executable, "-c", _COLD], cwd=ROOT, capture_output=True, text=True, check=False)
-    out["cold_start_s"] = time.perf_counter() - started
-    show("cold start to first answer", f"{out['cold_start_s']:.1f} s" + ("" if cold.returncode == 0 else
-                                                                           f" (failed: {cold.stderr[-200:]})"))
+    argv = [base64.b64encode(pickle.dumps(settings)).decode()]
+    cold = subprocess.run([sys.executable, "-c", _COLD, *argv], cwd=ROOT, capture_output=True, text=True, check=False)
+    if cold.returncode == 0:
+        out["cold_start_s"], out["cold_start_model_s"] = map(float, cold.stdout.split()[-2:])
+        show("cold start to first answer", f"{out['cold_start_s']:.1f} s")
+        show("cold start, model loaded too", f"{out['cold_start_model_s']:.1f} s")
+    else:
+        show("cold start to first answer", f"failed: {cold.stderr[-300:]}")
 
     items = load_gold(gold, questions)
     retrieval, first, total = [], [], []
+    started = time.perf_counter()
     list(pipe.llm.stream("你好", max_tokens=1))  # load the model outside the timings
+    out["llm_load_s"] = time.perf_counter() - started
+    show(f"LLM load ({pipe.llm.name})", f"{out['llm_load_s']:.1f} s")
     for item in items:
         t = time.perf_counter()
         pipe.retrieve(item["question"])
@@ -98,6 +156,13 @@ def run_bench(settings: Settings | None = None, questions: int = 10, cmrc_path: 
     show("retrieval latency", _p(retrieval))
     show("time to first text", _p(first))
     show("whole answer", _p(total))
+
+    # The model step alone, on every question: it adds up to two of three
+    # evidence sentences to the lead (rag/answering.py), a constrained copy.
+    step_first, step_total = _model_step(pipe, [it["question"] for it in items])
+    out["model_first_token"], out["model_step"] = step_first, step_total
+    show("model step, first token", _p(step_first))
+    show("model step, whole", _p(step_total))
 
     prompt = "以下是郑州市2024年政府工作报告的摘要:\n"
     t = time.perf_counter()

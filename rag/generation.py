@@ -79,6 +79,21 @@ def cpu_threads(wanted: int) -> int:
     return wanted if wanted > 0 else max(1, os.cpu_count() or 1)
 
 
+def llama_server(model_path: str | Path, port: int, host: str = "127.0.0.1", threads: int = 0, n_ctx: int = 4096):
+    """A llama.cpp OpenAI-compatible server (xllamacpp) for a GGUF file, running
+    in this process until the returned object is deleted: what `OpenAILLM`
+    talks to in tests and benchmarks."""
+    import xllamacpp
+
+    params = xllamacpp.CommonParams()
+    params.model.path = str(model_path)
+    params.n_ctx = n_ctx
+    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = cpu_threads(threads)
+    params.hostnames = [host]
+    params.port = port
+    return xllamacpp.Server(params)
+
+
 class LlamaCppLLM:
     """A GGUF model run in-process by llama.cpp (xllamacpp)."""
 

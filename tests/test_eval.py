@@ -295,3 +295,29 @@ def test_ablation_steps_with_fakes(tiny_gold, tmp_path, capsys):
     assert all(_in_unit(v) for step in saved["steps"] for v in step["retrieval"].values())
     assert "| step | R@1 | R@5 | R@10 | MRR |" in (out / "latest" / "report.md").read_text(encoding="utf-8")
     assert len(list((tmp_path / "cache" / "ablation").glob("*/build-*"))) == 1
+
+
+# ---------------------------------------------------------------- bench
+
+
+def test_bench_prints_every_figure_with_fakes(fake_settings, tiny_gold, capsys):
+    from eval.bench import run_bench
+
+    f = run_bench(fake_settings, questions=3, cmrc_path=None, gold=tiny_gold, scale=0)
+    printed = capsys.readouterr().out
+    for label in ("index build, seeds", "cold start to first answer", "model step, first token", "peak memory"):
+        assert label in printed
+    # the cold-start process ran with these settings (the fakes), not the defaults
+    assert 0 < f["cold_start_s"] <= f["cold_start_model_s"] < 60
+    assert len(f["answer"]) == 3 and f["tokens_per_s"] >= 0 and f["peak_rss_mib"] > 0
+
+
+def test_bench_backend_settings_keep_others_unchanged():
+    from eval.bench import backend_settings
+
+    with backend_settings(Settings(), None) as s:
+        assert s == Settings()
+    with backend_settings(Settings(), "openai", "http://10.0.0.1:8080/v1") as s:
+        assert (s.llm_backend, s.openai_base_url) == ("openai", "http://10.0.0.1:8080/v1")
+    with backend_settings(Settings(llm_threads=1), "transformers") as s:
+        assert s == Settings(llm_threads=1, llm_backend="transformers")

@@ -81,20 +81,13 @@ def llama_server():
     """A real llama.cpp server (xllamacpp) on 127.0.0.1 with the bundled GGUF."""
     import socket
 
-    import xllamacpp
-
     from rag.generation import bundled_gguf
+    from rag.generation import llama_server as start
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    params = xllamacpp.CommonParams()
-    params.model.path = str(bundled_gguf())
-    params.n_ctx = 2048
-    params.cpuparams.n_threads = 2
-    params.hostnames = ["127.0.0.1"]
-    params.port = port
-    server = xllamacpp.Server(params)
+    server = start(bundled_gguf(), port, n_ctx=2048)
     yield f"http://127.0.0.1:{port}/v1"
     del server
 
