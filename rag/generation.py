@@ -262,6 +262,9 @@ class TransformersLLM:
             n = ids.shape[1]
             kwargs["prefix_allowed_tokens_fn"] = lambda _b, seq: trie.allowed(seq[n:].tolist())
         streamer = TextIteratorStreamer(tok, skip_prompt=True, skip_special_tokens=True, timeout=600)
+        # A reader that stops early (a closed page) stops the generation too.
+        stop = threading.Event()
+        kwargs["stopping_criteria"] = [lambda *_: stop.is_set()]
         errors: list[Exception] = []
 
         def run():
@@ -272,8 +275,15 @@ class TransformersLLM:
                 errors.append(e)
                 streamer.end()
 
-        threading.Thread(target=run, daemon=True).start()
-        yield from (piece for piece in streamer if piece)
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        try:
+            yield from (piece for piece in streamer if piece)
+        finally:
+            # generate() still has work after its last piece; a process that
+            # exits meanwhile aborts ("terminate called without an active exception").
+            stop.set()
+            worker.join()
         if errors:
             raise LLMError(f"transformers generation failed: {errors[0]}")
 

@@ -1,5 +1,6 @@
 """The `ask()` contract end to end, and the command line."""
 
+import re
 import subprocess
 import sys
 
@@ -39,14 +40,39 @@ def test_follow_up_with_real_models(real_pipeline):
     assert "2024" in follow.resolved_question and "7%左右" in follow.text
 
 
+def ask_with_the_model(pipe, monkeypatch, question: str) -> Answer:
+    """`pipe.ask`, checking that the model was asked: it is offered every
+    evidence sentence after the lead (most questions need no model call)."""
+    calls = []
+    stream = pipe.llm.stream
+    monkeypatch.setattr(pipe.llm, "stream", lambda *a, **kw: calls.append(a) or stream(*a, **kw))
+    answer = pipe.ask(question)
+    assert calls, "the model was not asked"
+    return answer
+
+
+def assert_numbers_cited(answer: Answer):
+    for sentence in answer.text.split("]"):
+        for number in re.findall(r"\d+(?:\.\d+)?%?", re.sub(r"\[\d+$", "", sentence)):
+            assert any(number in c.text for c in answer.citations), (number, answer.text)
+
+
 @pytest.mark.models
-def test_transformers_backend_answers_faithfully(tmp_path):
+def test_bundled_model_adds_only_checked_sentences(real_pipeline, monkeypatch, all_offered):
+    answer = ask_with_the_model(real_pipeline, monkeypatch, "郑州今年旅游人数和收入目标是多少?")
+    assert not answer.refused and "1.7亿人次" in answer.text
+    assert_numbers_cited(answer)
+
+
+@pytest.mark.models
+def test_transformers_backend_answers_faithfully(tmp_path, monkeypatch, all_offered):
     """The GGUF through transformers (dequantised once, cached): same guarantees."""
-    settings = Settings(llm_backend="transformers", cache_dir=tmp_path / "cache")
     from rag import Pipeline
 
-    answer = Pipeline(settings).ask(Q)
-    assert "7%左右" in answer.text and any(c.paragraph == 10 for c in answer.citations)
+    pipe = Pipeline(Settings(llm_backend="transformers", cache_dir=tmp_path / "cache"))
+    answer = ask_with_the_model(pipe, monkeypatch, Q)
+    assert "7%左右" in answer.text and answer.citations[0].paragraph == 10
+    assert_numbers_cited(answer)
 
 
 def run_cli(*args):
