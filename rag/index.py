@@ -143,14 +143,14 @@ def _key(ident: dict) -> str:
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def faiss_kind(size: int, index_type: str = "auto", threshold: int = 50_000) -> str:
+def faiss_kind(size: int, index_type: str = "auto", threshold: int = 500_000) -> str:
     """What `make_faiss` builds for `size` vectors: "flat" or "hnsw"."""
     if index_type == "auto":
         return "flat" if size < threshold else "hnsw"
     return index_type
 
 
-def make_faiss(vectors: np.ndarray, index_type: str = "auto", threshold: int = 50_000) -> faiss.Index:
+def make_faiss(vectors: np.ndarray, index_type: str = "auto", threshold: int = 500_000) -> faiss.Index:
     """Exact inner-product search for small corpora, an HNSW graph for large ones."""
     dim = vectors.shape[1]
     kind = faiss_kind(len(vectors), index_type, threshold)
@@ -159,7 +159,7 @@ def make_faiss(vectors: np.ndarray, index_type: str = "auto", threshold: int = 5
     elif kind == "hnsw":
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 64
+        index.hnsw.efSearch = 128  # measured: recall@10 vs exact rises with it, latency stays < 1 ms
     else:
         raise ValueError(f"unknown index_type {index_type!r} (flat, hnsw or auto)")
     index.add(np.ascontiguousarray(vectors, dtype=np.float32))
