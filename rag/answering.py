@@ -405,9 +405,9 @@ class Composer:
             yield self.refusal(question, resolved, hits, support)
             return
 
-        # The model chooses among the sentences that support the question about
-        # as well as the best one: left a free choice among all, the 270M model
-        # often opens with a preamble sentence instead of the figure asked for.
+        # Candidates: the sentences that support the question about as well as
+        # the best one. Offered a free choice among all, the 270M model often
+        # took a preamble sentence instead of the figure asked for.
         candidates = [e for e in evidence[:_CANDIDATES] if e.score >= support - _MARGIN]
         # Prompt paragraphs: those holding the candidates, best first.
         keys: list[tuple[str, int]] = []
