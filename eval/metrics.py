@@ -187,12 +187,13 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 
 def suggest_threshold(answerable: Sequence[float], unanswerable: Sequence[float],
                       max_false_refusals: float = 0.05) -> dict | None:
-    """The refusal threshold t (refuse when support < t) that classifies most
-    items right while refusing at most `max_false_refusals` of the answerable
-    ones (1 in 20). Candidates sit midway between neighbouring scores, so the
-    suggestion doesn't sit on one item's exact score; ties go to the lowest t,
-    which refuses the fewest answerable items, and `same_up_to` is the highest
-    candidate that classifies as many right."""
+    """The refusal threshold t (refuse when support < t) that refuses the most
+    unanswerable items while refusing at most `max_false_refusals` of the
+    answerable ones (1 in 20): a citizen is better served by "not in the
+    documents" than by a confident answer to another question. Candidates sit
+    midway between neighbouring scores, so the suggestion doesn't sit on one
+    item's exact score; of those refusing as many unanswerable items, the one
+    refusing the fewest answerable ones wins."""
     if not answerable:
         return None
     scores = sorted(set(answerable) | set(unanswerable))
@@ -202,13 +203,11 @@ def suggest_threshold(answerable: Sequence[float], unanswerable: Sequence[float]
         false_refusals = sum(s < t for s in answerable)
         if false_refusals > max_false_refusals * len(answerable):
             continue
-        right = (len(answerable) - false_refusals) + sum(s < t for s in unanswerable)
-        if best is None or right > best["correct"]:
-            best = {"threshold": round(t, 4), "correct": right, "answerable_refused": false_refusals,
-                    "unanswerable_refused": sum(s < t for s in unanswerable), "same_up_to": round(t, 4)}
-        elif right == best["correct"]:
-            best["same_up_to"] = round(t, 4)  # the highest threshold that does as well
+        caught = sum(s < t for s in unanswerable)
+        if best is None or (caught, -false_refusals) > (best["unanswerable_refused"], -best["answerable_refused"]):
+            best = {"threshold": round(t, 4), "answerable_refused": false_refusals, "unanswerable_refused": caught}
     if best:
+        best["correct"] = len(answerable) - best["answerable_refused"] + best["unanswerable_refused"]
         best["accuracy"] = best["correct"] / (len(answerable) + len(unanswerable))
     return best
 

@@ -103,18 +103,22 @@ def test_percentile():
     assert m.percentile([4, 1, 3, 2, 5], 95) == pytest.approx(4.8)
 
 
-def test_suggest_threshold_allows_one_answerable_refusal_in_twenty():
+def test_suggest_threshold_refuses_most_unanswerable_within_one_in_twenty():
     answerable = [0.3] + [0.8] * 19
     unanswerable = [0.2, 0.4, 0.5]
     s = m.suggest_threshold(answerable, unanswerable)
     # refusing below 0.65 costs one answerable item (0.3) and catches all three
     assert 0.5 < s["threshold"] < 0.8
     assert s["answerable_refused"] == 1 and s["unanswerable_refused"] == 3
-    assert s["same_up_to"] == s["threshold"] and s["accuracy"] == pytest.approx(22 / 23)
-    # a tie: 0.35 catches 0.2 only; 0.8 also catches 0.7 but refuses the answerable 0.5
-    tie = m.suggest_threshold([0.5] + [0.9] * 19, [0.2, 0.7])
-    assert tie["threshold"] == pytest.approx(0.35) and tie["same_up_to"] == pytest.approx(0.8)
-    assert tie["correct"] == 21
+    assert s["accuracy"] == pytest.approx(22 / 23)
+    # 0.35 catches 0.2 only; 0.8 also catches 0.7, at the cost of the answerable
+    # 0.5 (1 in 20 is allowed): catching more unanswerable items wins
+    more = m.suggest_threshold([0.5] + [0.9] * 19, [0.2, 0.7])
+    assert more["threshold"] == pytest.approx(0.8) and more["unanswerable_refused"] == 2
+    assert more["answerable_refused"] == 1 and more["correct"] == 21
+    # as many caught either way (0.35 or 0.7): the one refusing no answerable item wins
+    tie = m.suggest_threshold([0.5] + [0.9] * 19, [0.2])
+    assert tie["threshold"] == pytest.approx(0.35) and tie["answerable_refused"] == 0
     strict = m.suggest_threshold(answerable, unanswerable, max_false_refusals=0.0)
     assert strict["threshold"] < 0.3 and strict["answerable_refused"] == 0
 
