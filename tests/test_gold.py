@@ -1,4 +1,4 @@
-"""Mechanical checks for the gold evaluation set eval/gold.jsonl.
+"""Mechanical checks for the evaluation sets eval/gold.jsonl and eval/heldout.jsonl.
 
 Every evidence quote must be an exact substring of its seed file in seeds/,
 every must_include string must occur in one of the record's evidence files,
@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-GOLD = ROOT / "eval" / "gold.jsonl"
 SEEDS = ROOT / "seeds"
 
 ALLOWED_TYPES = {"fact", "list", "multi", "numeric", "unanswerable"}
@@ -23,22 +22,18 @@ REQUIRED = {
     "evidence": list,
     "type": str,
 }
-MIN_RECORDS = 60
-MIN_UNANSWERABLE = 6
+# file name in eval/ -> (minimum records, minimum unanswerable items)
+SETS = {"gold.jsonl": (60, 6), "heldout.jsonl": (30, 8)}
 
 
-def _load():
-    records = []
-    with GOLD.open(encoding="utf-8") as fh:
-        for _lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            records.append(json.loads(line))
-    return records
+def _load(name):
+    with (ROOT / "eval" / name).open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
 
 
-RECORDS = _load()
-IDS = [r.get("id", f"line{i}") for i, r in enumerate(RECORDS, 1)]
+DATA = {name: _load(name) for name in SETS}
+RECORDS = [rec for recs in DATA.values() for rec in recs]
+IDS = [f"{name}:{r.get('id', f'line{i}')}" for name, recs in DATA.items() for i, r in enumerate(recs, 1)]
 
 
 @pytest.fixture(scope="module")
@@ -48,19 +43,22 @@ def seed_texts():
     return texts
 
 
-def test_record_count():
-    assert len(RECORDS) >= MIN_RECORDS
-
-
-def test_unanswerable_count():
-    n = sum(1 for r in RECORDS if r.get("type") == "unanswerable")
-    assert n >= MIN_UNANSWERABLE
+@pytest.mark.parametrize("name", SETS)
+def test_counts(name):
+    min_records, min_unanswerable = SETS[name]
+    assert len(DATA[name]) >= min_records
+    assert sum(1 for r in DATA[name] if r.get("type") == "unanswerable") >= min_unanswerable
 
 
 def test_ids_unique():
     seen = set()
-    dupes = [i for i in IDS if i in seen or seen.add(i)]
+    dupes = [r.get("id") for r in RECORDS if r.get("id") in seen or seen.add(r.get("id"))]
     assert not dupes, f"duplicate ids: {dupes}"
+
+
+def test_heldout_questions_new():
+    gold = {r["question"] for r in DATA["gold.jsonl"]}
+    assert not [r["question"] for r in DATA["heldout.jsonl"] if r["question"] in gold]
 
 
 @pytest.mark.parametrize("rec", RECORDS, ids=IDS)
