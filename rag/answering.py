@@ -26,6 +26,9 @@ How an answer is made (extract, then let the model choose and compose):
    also retrieved and scored part by part; each part the model's choice left
    unanswered gets its own best sentence, distinct from the other parts'.
    A figure about the other side of what is asked (收入 for 支出) scores low.
+   A long sentence listing many items after its opening words (the plan's
+   主要预期目标是:…) is shown at the items asked about, the rest marked ……
+   (`focus`; char F1 on the gold set 0.421 → 0.445, must_include unchanged).
 4. Check. Every generated sentence is checked against the paragraph it cites
    (rag/citations.py): kept, re-pointed to the paragraph that supports it, or
    dropped (the lead, copied from its own paragraph, always stays).
@@ -226,6 +229,41 @@ def _scene_word(word: str) -> bool:
     return word.isdigit() or word in _TIME_WORDS or any(p in word for p in PLACES)
 
 
+def topic_weights(weights):
+    """The question's words that say what is asked, without those setting the scene."""
+    return [(alts, w) for alts, w in weights if not _scene_word(alts[0])] or weights
+
+
+_LONG = 80  # characters: a longer sentence listing many items is shown in part
+_INTRO = re.compile(r"^[^，,；;：:]*[：:]")
+_ITEM = re.compile(r"[^，,；;]+[，,；;]?")
+
+
+def focus(sentence: str, topic) -> str:
+    """A long sentence listing many items after its opening words (2024年…主要
+    预期目标是:…,…,…。) cut to those words and the items about what was asked,
+    the rest marked ……: each part is verbatim, so every figure shown is still
+    in the paragraph. Other sentences are shown whole: a figure may sit in a
+    clause that doesn't name the subject (…超过70万辆,2025年达到140万辆)."""
+    intro = m.group(0) if (m := _INTRO.match(sentence)) else ""
+    if len(sentence) <= _LONG or not intro:
+        return sentence  # only a list announced by its opening words (…目标是:)
+    items = _ITEM.findall(sentence[len(intro) :])
+    scores = [coverage(topic, item) for item in items]
+    best = max(scores, default=0.0)
+    keep = [i for i, score in enumerate(scores) if score > 0 and score >= best / 2]
+    if len(items) < 5 or not keep or len(keep) > len(items) / 2:
+        return sentence
+    pieces, last = [intro], -1
+    for i in keep:
+        pieces += ["……"] if i > last + 1 else []
+        pieces.append(items[i])
+        last = i
+    pieces += ["……"] if last < len(items) - 1 else []
+    shown = re.sub(r"[，,；;]+……", "……", "".join(pieces))
+    return shown if shown.endswith(("。", "！", "？", "……")) else shown + "。"
+
+
 def _states_number_about(sentence: str, topic) -> bool:
     """Whether a clause of the sentence gives a figure and names at least half
     (by weight) of what the question asks about."""
@@ -246,7 +284,7 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
     weights = question_weights(question, index.synonyms)
     terms = key_terms(question)
     # Words that only set the scene (places, years, 今年) don't tell what is asked.
-    topic = [(alts, w) for alts, w in weights if not _scene_word(alts[0])] or weights
+    topic = topic_weights(weights)
     numeric = bool(_ASKS_NUMBER.search(question))
     contrasts = contrasted(question)
     q = embedder.embed([question], "query")[0]
@@ -421,6 +459,8 @@ class Composer:
         prompt = build_prompt(resolved, paragraphs)
 
         kept: list[tuple[str, tuple[str, int]]] = []  # (sentence, paragraph key)
+        shown_as: dict[str, str] = {}  # sentence → the part of it shown (see `focus`)
+        topic = topic_weights(question_weights(resolved, self.index.synonyms))
         dropped: list[str] = []
         cited: list[tuple[str, int]] = []
         error = ""
@@ -442,9 +482,10 @@ class Composer:
             if any(body in s for s, _ in kept):
                 return None  # a repeat, or a piece of a sentence already shown
             kept.append((body, key))
+            shown_as[body] = focus(body, topic)
             if key not in cited:
                 cited.append(key)
-            return f"{body}[{cited.index(key) + 1}]"
+            return f"{shown_as[body]}[{cited.index(key) + 1}]"
 
         # The best evidence sentence leads, shown at once; the model then adds
         # up to `max_answer_sentences - 1` of the other candidates, or nothing.
@@ -476,7 +517,7 @@ class Composer:
             if (shown := check(e.sentence)) is not None:
                 yield shown
 
-        text = "".join(f"{s}[{cited.index(k) + 1}]" for s, k in kept)
+        text = "".join(f"{shown_as[s]}[{cited.index(k) + 1}]" for s, k in kept)
         quotes = {k: s for s, k in reversed(kept)}
         citations = tuple(self._citation(d, n, quotes[(d, n)]) for d, n in cited)
         if error:

@@ -1,8 +1,9 @@
 import pytest
 
 from rag import REFUSAL, Answer
-from rag.answering import question_parts, resolve_follow_up, sentences, validate_question
+from rag.answering import focus, question_parts, resolve_follow_up, sentences, topic_weights, validate_question
 from rag.generation import ScriptedLLM
+from rag.lexical import question_weights
 
 from .conftest import GDP
 
@@ -38,7 +39,8 @@ def test_best_evidence_leads_and_the_model_adds_to_it(fake_pipeline, all_offered
     answer = fake_pipeline(add_first).ask(Q)
     assert "7%左右" in seen["lead"] and seen["lead"] not in seen["others"]
     first, second = answer.text.split("]")[:2]
-    assert "7%左右" in first and second.split("[")[0] in seen["others"][0]
+    # each shown part of the added sentence is copied from the model's choice
+    assert "7%左右" in first and all(p in seen["others"][0] for p in second.split("[")[0].split("……"))
     assert answer.citations[0].paragraph == 10 and len(answer.citations) >= 1
 
 
@@ -193,3 +195,29 @@ def test_a_figure_about_the_other_side_does_not_answer(fake_pipeline):
     spending = fake_pipeline().ask("2024年郑州一般公共预算支出增长多少?")
     assert "3%以上" in revenue.text
     assert spending.support < revenue.support * 0.6
+
+
+TARGETS = (
+    "2024年的经济社会发展主要预期目标是:地区生产总值增长7%左右,固定资产投资增长8%以上,"
+    "规模以上工业增加值增长9%以上,建筑业总产值增长10%以上,社会消费品零售总额增长8%以上,"
+    "全社会研发投入强度达到2.8%,城镇新增就业12.65万人,城镇调查失业率5.5%左右,节能减排降碳完成国家和省定目标。"
+)
+
+
+def topic_of(question: str):
+    return topic_weights(question_weights(question))
+
+
+def test_a_long_list_is_shown_at_the_items_asked_about():
+    shown = focus(TARGETS, topic_of("今年郑州能新增多少就业岗位?失业率控制在多少?"))
+    assert shown == "2024年的经济社会发展主要预期目标是:……城镇新增就业12.65万人,城镇调查失业率5.5%左右……"
+    assert all(part in TARGETS for part in shown.split("……"))
+    assert focus(TARGETS, topic_of("地区生产总值增长多少")).endswith("地区生产总值增长7%左右……")
+
+
+def test_other_sentences_are_shown_whole():
+    no_intro = "力争新能源汽车产量超过70万辆," * 6 + "2025年达到140万辆。"
+    assert focus(no_intro, topic_of("新能源车产量目标多少")) == no_intro
+    assert focus("目标是:地区生产总值增长7%左右。", topic_of("地区生产总值")) == "目标是:地区生产总值增长7%左右。"
+    # every item about the question: nothing to cut
+    assert focus(TARGETS, topic_of("增长目标")) == TARGETS
