@@ -1,7 +1,15 @@
 import pytest
 
 from rag import REFUSAL, Answer
-from rag.answering import focus, question_parts, resolve_follow_up, sentences, topic_weights, validate_question
+from rag.answering import (
+    focus,
+    gather_evidence,
+    question_parts,
+    resolve_follow_up,
+    sentences,
+    topic_weights,
+    validate_question,
+)
 from rag.generation import ScriptedLLM
 from rag.lexical import question_weights
 
@@ -221,3 +229,14 @@ def test_other_sentences_are_shown_whole():
     assert focus("目标是:地区生产总值增长7%左右。", topic_of("地区生产总值")) == "目标是:地区生产总值增长7%左右。"
     # every item about the question: nothing to cut
     assert focus(TARGETS, topic_of("增长目标")) == TARGETS
+
+
+def test_a_figure_in_another_unit_does_not_answer(fake_pipeline):
+    pipe = fake_pipeline()
+
+    def score(question: str) -> float:
+        evidence = gather_evidence(question, pipe.retrieve(question), pipe.index, pipe.embedder)
+        return next(e.score for e in evidence if "一般公共预算收入增长3%以上" in e.sentence)
+
+    # The plan gives the revenue's growth (3%), never its total in 亿.
+    assert score("2024年郑州一般公共预算收入是多少亿?") < 0.7 * score("2024年郑州一般公共预算收入是多少?")
