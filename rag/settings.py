@@ -88,9 +88,9 @@ class Settings:
 
     # Refusal: answer only when the best evidence scores at least this much
     # (support score in [0, 1], see rag/answering.py). Set from the gold set:
-    # `python -m eval` suggests 0.548, the threshold refusing the most
-    # unanswerable items (9 of 10) with at most 1 answerable in 20 (3 of 68).
-    refuse_below: float = 0.55
+    # `python -m eval` suggests 0.587, the threshold refusing the most
+    # unanswerable items (9 of 10) with at most 1 answerable in 20 (0 of 68).
+    refuse_below: float = 0.587
 
     # Questions longer than this are rejected with a clear error.
     max_question_chars: int = 2000

@@ -27,7 +27,7 @@ def seeds_copy(tmp_path: Path) -> Path:
 
 def fake_settings(docs: Path, index_dir: Path, **changes) -> Settings:
     # The refusal threshold is calibrated for e5; hashing vectors score lower.
-    changes = {"refuse_below": 0.3} | changes
+    changes = {"refuse_below": 0.2} | changes
     return Settings(docs_dir=docs, index_dir=index_dir, embedder="hash", llm="scripted", **changes)
 
 
