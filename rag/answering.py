@@ -269,10 +269,11 @@ def focus(sentence: str, topic) -> str:
     if len(sentence) <= _LONG or not intro:
         return sentence  # only a list announced by its opening words (…目标是:)
     items = _ITEM.findall(sentence[len(intro) :])
+    if len(items) < 5:
+        return sentence
     scores = [coverage(topic, item) for item in items]
-    best = max(scores, default=0.0)
-    keep = [i for i, score in enumerate(scores) if score > 0 and score >= best / 2]
-    if len(items) < 5 or not keep or len(keep) > len(items) / 2:
+    keep = [i for i, score in enumerate(scores) if score > 0 and score >= max(scores) / 2]
+    if not keep or len(keep) > len(items) / 2:
         return sentence
     pieces, last = [intro], -1
     for i in keep:
@@ -315,7 +316,8 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
         for number in hit.paragraphs:
             doc = index.documents[hit.doc]
             context = f"{doc.title} {doc.agency} {' '.join(doc_places(doc))} {hit.section} {doc.paragraph(number).text}"
-            if any(t not in without_document_numbers(context) for t in terms):
+            context = without_document_numbers(context)  # 〔2020〕 is not the year 2020
+            if any(t not in context for t in terms):
                 continue
             for row in index.sentence_rows(hit.doc, number):
                 if row not in ranks:
