@@ -17,7 +17,6 @@ import contextlib
 import os
 import pickle
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -59,12 +58,9 @@ def backend_settings(settings: Settings, backend: str | None, base_url: str | No
         return
     from rag.generation import bundled_gguf, llama_server
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = llama_server(bundled_gguf(), port, threads=settings.llm_threads)
+    server, url = llama_server(bundled_gguf(), threads=settings.llm_threads)
     try:
-        yield settings.with_(openai_base_url=f"http://127.0.0.1:{port}/v1")
+        yield settings.with_(openai_base_url=url)
     finally:
         del server
 

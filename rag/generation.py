@@ -79,19 +79,26 @@ def cpu_threads(wanted: int) -> int:
     return wanted if wanted > 0 else max(1, os.cpu_count() or 1)
 
 
-def llama_server(model_path: str | Path, port: int, host: str = "127.0.0.1", threads: int = 0, n_ctx: int = 4096):
+def llama_server(model_path: str | Path, port: int = 0, host: str = "127.0.0.1", threads: int = 0, n_ctx: int = 4096):
     """A llama.cpp OpenAI-compatible server (xllamacpp) for a GGUF file, running
-    in this process until the returned object is deleted: what `OpenAILLM`
-    talks to in tests and benchmarks."""
+    in this process until the returned server is deleted, and its base URL (on
+    a free port when `port` is 0): what `OpenAILLM` talks to in tests and
+    benchmarks."""
+    import socket
+
     import xllamacpp
 
+    if not port:
+        with socket.socket() as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
     params = xllamacpp.CommonParams()
     params.model.path = str(model_path)
     params.n_ctx = n_ctx
     params.cpuparams.n_threads = params.cpuparams_batch.n_threads = cpu_threads(threads)
     params.hostnames = [host]
     params.port = port
-    return xllamacpp.Server(params)
+    return xllamacpp.Server(params), f"http://{host}:{port}/v1"
 
 
 class LlamaCppLLM:

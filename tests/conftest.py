@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,13 @@ def seeds_copy(tmp_path: Path) -> Path:
     for f in SEEDS.glob("*.txt"):
         shutil.copy(f, folder / f.name)
     return folder
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def fake_settings(docs: Path, index_dir: Path, **changes) -> Settings:

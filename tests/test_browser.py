@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from .conftest import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -73,9 +74,7 @@ def chromium() -> str:
 def server() -> str:
     """`python app.py` on a free port with the default Settings (real index and models)."""
     OUT.mkdir(parents=True, exist_ok=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     log = open(OUT / "app.log", "w", encoding="utf-8")  # noqa: SIM115 - open for the server's lifetime
     proc = subprocess.Popen(
         [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)],

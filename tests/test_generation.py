@@ -79,16 +79,11 @@ def test_openai_client_garbage_and_timeouts(fake_server):
 @pytest.fixture(scope="module")
 def llama_server():
     """A real llama.cpp server (xllamacpp) on 127.0.0.1 with the bundled GGUF."""
-    import socket
-
     from rag.generation import bundled_gguf
     from rag.generation import llama_server as start
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = start(bundled_gguf(), port, n_ctx=2048)
-    yield f"http://127.0.0.1:{port}/v1"
+    server, url = start(bundled_gguf(), n_ctx=2048)
+    yield url
     del server
 
 

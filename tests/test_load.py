@@ -5,7 +5,6 @@ stops its server itself."""
 
 import json
 import resource
-import socket
 import statistics
 import threading
 import time
@@ -20,7 +19,7 @@ from rag import Pipeline
 from rag.generation import ScriptedLLM, first_choices
 from rag.serve import serve
 
-from .conftest import fake_settings
+from .conftest import fake_settings, free_port
 
 QUESTIONS = [
     "2024年郑州市地区生产总值预期增长多少?",
@@ -81,12 +80,6 @@ def report(what: str, requests: int, errors: int, latencies: list[float], rss_be
 
 
 # ---------------------------------------------------------------- the chat page
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
