@@ -1,10 +1,10 @@
 """Command line of the evaluation harness; see eval/README.md.
 
-    python -m eval [--gold F] [--top-k K] [--sample N] [--retrieval-only] [--baseline] [--out DIR]
-    python -m eval cmrc [PATH] [--sample N] [--seed S] [--top-k K] [--out DIR]
-    python -m eval bench [--sample N] [--cmrc PATH | --no-cmrc] [--no-scale] [--backend B [--openai-base-url U]]
-    python -m eval scale [--chunks N] [--queries Q]
-    python -m eval ablation [--top-k K] [--sample N] [--out DIR]
+python -m eval [--gold F] [--top-k K] [--sample N] [--retrieval-only] [--baseline] [--out DIR]
+python -m eval cmrc [PATH] [--sample N] [--seed S] [--top-k K] [--out DIR]
+python -m eval bench [--sample N] [--cmrc PATH | --no-cmrc] [--no-scale] [--backend B [--openai-base-url U]]
+python -m eval scale [--chunks N] [--queries Q]
+python -m eval ablation [--top-k K] [--sample N] [--out DIR]
 """
 
 from __future__ import annotations
@@ -25,8 +25,13 @@ def _common(parser: argparse.ArgumentParser, sub: bool) -> None:
     # the subcommand isn't overwritten by the subcommand's default.
     d = argparse.SUPPRESS if sub else None
     parser.add_argument("--top-k", type=int, default=d, help="chunks retrieved per answer (default: Settings.top_k)")
-    parser.add_argument("--sample", type=int, default=d, metavar="N",
-                        help="a seeded random sample of N questions (gold: all; cmrc: 300; bench: 10)")
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=d,
+        metavar="N",
+        help="a seeded random sample of N questions (gold: all; cmrc: 300; bench: 10)",
+    )
     parser.add_argument("--out", type=Path, default=d, metavar="DIR", help=f"reports folder (default {REPORTS})")
 
 
@@ -45,9 +50,13 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--cmrc", type=Path, default=cmrc.DEFAULT, help="CMRC file whose passages are indexed")
     b.add_argument("--no-cmrc", action="store_true", help="skip the CMRC index build")
     b.add_argument("--no-scale", action="store_true", help="skip the 100,000-chunk latency figures")
-    b.add_argument("--backend", choices=["llamacpp", "transformers", "openai"], default=None,
-                   help="LLM backend to time (default: Settings.llm_backend); openai without --openai-base-url "
-                        "starts a local llama.cpp server on the bundled GGUF")
+    b.add_argument(
+        "--backend",
+        choices=["llamacpp", "transformers", "openai"],
+        default=None,
+        help="LLM backend to time (default: Settings.llm_backend); openai without --openai-base-url "
+        "starts a local llama.cpp server on the bundled GGUF",
+    )
     b.add_argument("--openai-base-url", default=None, help="an OpenAI-compatible server for --backend openai")
     _common(b, sub=True)
     s = subs.add_parser("scale", help="retrieval latency over a synthetic corpus: flat vs HNSW")
@@ -68,8 +77,10 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         f = report["figures"]
         print(CMRC_ATTRIBUTION)
         print(f"passage recall@1 {f['recall@1']:.3f}  recall@5 {f['recall@5']:.3f}  ({f['questions']} questions)")
-        print(f"sample of {f['sample']}: contains a reference {f['contains_reference'] or 0:.3f}  "
-              f"EM {f['em'] or 0:.3f}  F1 {f['f1'] or 0:.3f}  refused {f['refused'] or 0:.3f}")
+        print(
+            f"sample of {f['sample']}: contains a reference {f['contains_reference'] or 0:.3f}  "
+            f"EM {f['em'] or 0:.3f}  F1 {f['f1'] or 0:.3f}  refused {f['refused'] or 0:.3f}"
+        )
         print(f"report: {folder / 'report.md'}")
         return 0
 
@@ -77,8 +88,13 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         from .bench import backend_settings, run_bench
 
         with backend_settings(settings, args.backend, args.openai_base_url) as settings:
-            run_bench(settings, args.sample or 10, None if args.no_cmrc else args.cmrc, args.gold,
-                      0 if args.no_scale else 100_000)
+            run_bench(
+                settings,
+                args.sample or 10,
+                None if args.no_cmrc else args.cmrc,
+                args.gold,
+                0 if args.no_scale else 100_000,
+            )
         return 0
 
     if args.command == "scale":
@@ -100,8 +116,9 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
 
     from rag import Pipeline
 
-    report, folder = run_gold(Pipeline(settings), args.gold, args.top_k, args.sample, args.retrieval_only,
-                              args.baseline, out)
+    report, folder = run_gold(
+        Pipeline(settings), args.gold, args.top_k, args.sample, args.retrieval_only, args.baseline, out
+    )
     print("\n".join(figures_table(report["systems"])))
     support = report["systems"]["ours"].get("support")
     if support:

@@ -96,8 +96,13 @@ def _p(values: list[float]) -> str:
     return f"p50 {m.percentile(values, 50):.3f} s, p95 {m.percentile(values, 95):.3f} s (n={len(values)})"
 
 
-def run_bench(settings: Settings | None = None, questions: int = 10, cmrc_path: Path | None = cmrc.DEFAULT,
-              gold: Path = GOLD, scale: int = 100_000) -> dict:
+def run_bench(
+    settings: Settings | None = None,
+    questions: int = 10,
+    cmrc_path: Path | None = cmrc.DEFAULT,
+    gold: Path = GOLD,
+    scale: int = 100_000,
+) -> dict:
     settings = settings or Settings()
     pipe = Pipeline(settings)
     out: dict = {}

@@ -74,8 +74,15 @@ def settings_for(path: Path, passages: list[dict], base: Settings) -> Settings:
     return base.with_(docs_dir=docs, index_dir=docs.parent / "index")
 
 
-def run_cmrc(path: Path = DEFAULT, base: Settings | None = None, sample: int = 300, seed: int = 0,
-             top_k: int | None = None, out: Path | None = None, progress: bool = True) -> tuple[dict, Path]:
+def run_cmrc(
+    path: Path = DEFAULT,
+    base: Settings | None = None,
+    sample: int = 300,
+    seed: int = 0,
+    top_k: int | None = None,
+    out: Path | None = None,
+    progress: bool = True,
+) -> tuple[dict, Path]:
     from .harness import REPORTS
 
     passages, questions = load(path)
@@ -103,18 +110,20 @@ def run_cmrc(path: Path = DEFAULT, base: Settings | None = None, sample: int = 3
         a = pipe.ask(q["question"], top_k)
         answer_s.append(time.perf_counter() - t)
         text = "" if a.refused else m.strip_markers(a.text)
-        records.append({
-            "id": q["id"],
-            "question": q["question"],
-            "references": q["references"],
-            "answer": a.text,
-            "refused": a.refused,
-            "support": a.support,
-            "cited_passage": any(c.doc == names[q["passage"]] for c in a.citations),
-            "contains_reference": m.contains_reference(text, q["references"]),
-            "em": m.cmrc_em(text, q["references"]),
-            "f1": m.cmrc_f1(text, q["references"]),
-        })
+        records.append(
+            {
+                "id": q["id"],
+                "question": q["question"],
+                "references": q["references"],
+                "answer": a.text,
+                "refused": a.refused,
+                "support": a.support,
+                "cited_passage": any(c.doc == names[q["passage"]] for c in a.citations),
+                "contains_reference": m.contains_reference(text, q["references"]),
+                "em": m.cmrc_em(text, q["references"]),
+                "f1": m.cmrc_f1(text, q["references"]),
+            }
+        )
         if progress:
             print(f"  [cmrc answers {n}/{len(chosen)}] {q['id']} {answer_s[-1]:.1f}s", file=sys.stderr, flush=True)
 

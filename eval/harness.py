@@ -176,9 +176,16 @@ def failed(record: dict) -> list[str]:
     return reasons
 
 
-def run_gold(pipe: Pipeline, gold: Path = GOLD, top_k: int | None = None, sample: int | None = None,
-             retrieval_only: bool = False, baseline: bool = False, out: Path = REPORTS,
-             progress: bool = True) -> tuple[dict, Path]:
+def run_gold(
+    pipe: Pipeline,
+    gold: Path = GOLD,
+    top_k: int | None = None,
+    sample: int | None = None,
+    retrieval_only: bool = False,
+    baseline: bool = False,
+    out: Path = REPORTS,
+    progress: bool = True,
+) -> tuple[dict, Path]:
     """Evaluate ours (and the baseline) on the gold set; write and return the report."""
     top_k = top_k or pipe.settings.top_k
     items = load_gold(gold, sample)

@@ -185,8 +185,9 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
-def suggest_threshold(answerable: Sequence[float], unanswerable: Sequence[float],
-                      max_false_refusals: float = 0.05) -> dict | None:
+def suggest_threshold(
+    answerable: Sequence[float], unanswerable: Sequence[float], max_false_refusals: float = 0.05
+) -> dict | None:
     """The refusal threshold t (refuse when support < t) that refuses the most
     unanswerable items while refusing at most `max_false_refusals` of the
     answerable ones (1 in 20): a citizen is better served by "not in the

@@ -37,7 +37,7 @@ ROWS = [
 ]
 LATENCY = [("retrieval", "retrieval"), ("first_text", "first text"), ("answer", "whole answer")]
 CMRC_ATTRIBUTION = (
-    "Data: CMRC 2018 (Cui et al., \"A Span-Extraction Dataset for Chinese Machine Reading Comprehension\", "
+    'Data: CMRC 2018 (Cui et al., "A Span-Extraction Dataset for Chinese Machine Reading Comprehension", '
     "EMNLP-IJCNLP 2019), github.com/ymcui/cmrc2018, licensed CC BY-SA 4.0."
 )
 
@@ -73,7 +73,8 @@ def support_lines(support: dict, refuse_below: str, full: bool = True) -> list[s
         if full or not xs:
             return ", ".join(f"{x:.3f}" for x in xs)
         return "min {:.3f}, p25 {:.3f}, median {:.3f}, p75 {:.3f}, max {:.3f}".format(
-            *(percentile(xs, q) for q in (0, 25, 50, 75, 100)))
+            *(percentile(xs, q) for q in (0, 25, 50, 75, 100))
+        )
 
     lines = [
         f"- answerable ({len(a)}): {spread(a)}",
@@ -82,8 +83,7 @@ def support_lines(support: dict, refuse_below: str, full: bool = True) -> list[s
     ]
     if s:
         lines.append(
-            f"- suggested `refuse_below` = **{s['threshold']:.3f}**"
-            + f" (support alone: {s['correct']} of "
+            f"- suggested `refuse_below` = **{s['threshold']:.3f}**" + f" (support alone: {s['correct']} of "
             f"{len(a) + len(u)} right, {s['answerable_refused']} answerable and {s['unanswerable_refused']} "
             "unanswerable refused)"
         )
@@ -103,7 +103,8 @@ def gold_markdown(report: dict) -> str:
         "",
         f"Gold file `{report['gold']}`, {next(iter(report['systems'].values()))['items']} items"
         + (f" (seeded sample of {report['sample']})" if report["sample"] else "")
-        + f", top_k={report['top_k']}" + (", retrieval only" if report["retrieval_only"] else "")
+        + f", top_k={report['top_k']}"
+        + (", retrieval only" if report["retrieval_only"] else "")
         + f". Embedder `{report['settings']['embedder']}`, LLM `{report['settings']['llm']}`.",
         "",
         "## Figures",
@@ -115,14 +116,22 @@ def gold_markdown(report: dict) -> str:
     ]
     ours = report["systems"]["ours"]
     if "support" in ours:
-        out += ["## Support scores (refusal calibration)", "",
-                *support_lines(ours["support"], report["settings"]["refuse_below"]), ""]
+        out += [
+            "## Support scores (refusal calibration)",
+            "",
+            *support_lines(ours["support"], report["settings"]["refuse_below"]),
+            "",
+        ]
     for name, records in report["records"].items():
         bad = [(r, failed(r)) for r in records if failed(r)]
         out += [f"## Failed items: {name} ({len(bad)} of {len(records)})", ""]
         for r, reasons in bad:
-            out += [f"### {r['id']} ({r['type']}): {r['question']}", "", f"- why: {'; '.join(reasons)}",
-                    f"- gold: {r['gold']}"]
+            out += [
+                f"### {r['id']} ({r['type']}): {r['question']}",
+                "",
+                f"- why: {'; '.join(reasons)}",
+                f"- gold: {r['gold']}",
+            ]
             if "first_rank" in r:
                 out.append(f"- first evidence rank: {r['first_rank'] or 'not in top 10'}")
             if "answer" in r:
@@ -172,8 +181,10 @@ def cmrc_markdown(report: dict) -> str:
         "",
     ]
     for r in [r for r in report["records"] if not r["contains_reference"]][:40]:
-        lines += [f"- **{r['id']}** {r['question']} — references: {' / '.join(r['references'])}; "
-                  f"answer: {_cut(r['answer'], 200)}"]
+        lines += [
+            f"- **{r['id']}** {r['question']} — references: {' / '.join(r['references'])}; "
+            f"answer: {_cut(r['answer'], 200)}"
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -194,10 +205,14 @@ def chart(report: dict, path: Path) -> None:
         series = {n: [fig.get(s, {}).get(k) or 0.0 for s, k, _ in rows] for n, fig in report["systems"].items()}
         latency = {n: fig["latency_s"] for n, fig in report["systems"].items()}
 
-    counts = {} if report["kind"] == "cmrc" else {
-        n: [fig.get("faithfulness", {}).get(k) for k in ("numbers", "unsupported_numbers")]
-        for n, fig in report["systems"].items()
-    }
+    counts = (
+        {}
+        if report["kind"] == "cmrc"
+        else {
+            n: [fig.get("faithfulness", {}).get(k) for k in ("numbers", "unsupported_numbers")]
+            for n, fig in report["systems"].items()
+        }
+    )
     counts = {n: v for n, v in counts.items() if None not in v}
     ratios = [3, 1.3] + ([1.1] if counts else [])
     fig, axes = plt.subplots(1, len(ratios), figsize=(2.9 * sum(ratios), 4.8), gridspec_kw={"width_ratios": ratios})
