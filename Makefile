@@ -17,6 +17,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m ruff check rag eval tests app.py
+	$(PY) -m ruff format --check rag eval tests app.py
 	$(PY) -m pytest -q
 
 index: $(STAMP)

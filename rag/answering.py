@@ -26,7 +26,8 @@ How an answer is made (extract, then let the model choose and compose):
    also retrieved and scored part by part; each part the model's choice left
    unanswered gets its own best sentence, distinct from the other parts'.
    A figure about the other side of what is asked (收入 for 支出), or in
-   another unit than asked (3% for 多少亿), scores low.
+   another unit than asked (3% for 多少亿), scores low; so does a sentence
+   naming no price, for a question about one (地铁票价会涨吗?).
    A long sentence listing many items after its opening words (the plan's
    主要预期目标是:…) is shown at the items asked about, the rest marked ……
    (`focus`; char F1 on the gold set 0.421 → 0.445, must_include unchanged).
@@ -211,10 +212,17 @@ _LEXICAL, _SEMANTIC = 0.35, 0.55
 _OFF_TOPIC_FIGURE = 0.8  # support kept by a sentence whose figures are about something else
 _CONTRASTED = 0.5  # ... and by one about the other side of what is asked (收入 for 支出)
 _OTHER_UNIT = 0.6  # ... and by one whose figures are not in the unit asked for (3% for 多少亿)
+_NO_PRICE = 0.6  # ... and by one that names no price when a price is asked about
 # Units a question can ask a figure in (多少亿, 几家, 多少钱), with the units that
 # answer it; 个 and bare 多少 fit any figure.
 _UNITS = {"钱": "元", "点": "点|时"}
 _ASKS_UNIT = re.compile(r"(?:多少|几)(亿|万|公里|平方米|吨|套|张|家|件|辆|所|座|班|钱|岁|点)")
+
+
+# A question about a price or a fee (票价会涨吗?) is answered only by a sentence
+# that speaks of one: the plans name many services (轨道交通, 停车) but few fares.
+_ASKS_PRICE = re.compile(r"票价|价格|房价|收费|费用|租金|房租|学费|门票|电价|水价|气价")
+_STATES_PRICE = re.compile(r"价|费|租|元")
 
 
 def figure_units(question: str) -> str | None:
@@ -309,6 +317,7 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
     numeric = bool(_ASKS_NUMBER.search(question))
     contrasts = contrasted(question)
     unit = figure_units(question)
+    asks_price = bool(_ASKS_PRICE.search(question))
     q = embedder.embed([question], "query")[0]
     rows: list[int] = []
     ranks: dict[int, int] = {}
@@ -347,6 +356,8 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
             score *= _CONTRASTED
         if unit and not re.search(unit, sentence):
             score *= _OTHER_UNIT
+        if asks_price and not _STATES_PRICE.search(sentence):
+            score *= _NO_PRICE
         out.append(Evidence(sentence, doc_id, number, score, ranks[row]))
     out.sort(key=lambda e: e.score, reverse=True)
     return out

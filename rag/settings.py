@@ -89,7 +89,7 @@ class Settings:
     # Refusal: answer only when the best evidence scores at least this much
     # (support score in [0, 1], see rag/answering.py). Set from the gold set:
     # `python -m eval` suggests 0.587, the threshold refusing the most
-    # unanswerable items (9 of 10) with at most 1 answerable in 20 (0 of 68).
+    # unanswerable items (10 of 10) with at most 1 answerable in 20 (0 of 68).
     refuse_below: float = 0.587
 
     # Questions longer than this are rejected with a clear error.

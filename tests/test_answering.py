@@ -240,3 +240,14 @@ def test_a_figure_in_another_unit_does_not_answer(fake_pipeline):
 
     # The plan gives the revenue's growth (3%), never its total in 亿.
     assert score("2024年郑州一般公共预算收入是多少亿?") < 0.7 * score("2024年郑州一般公共预算收入是多少?")
+
+
+def test_a_sentence_without_a_price_does_not_answer_a_price_question(fake_pipeline):
+    pipe = fake_pipeline()
+
+    def score(question: str) -> float:
+        evidence = gather_evidence(question, pipe.retrieve(question), pipe.index, pipe.embedder)
+        return next(e.score for e in evidence if "低运量轨道交通项目建设" in e.sentence)
+
+    # The plan says which rail lines will be built, never what a ticket costs.
+    assert score("郑州轨道交通票价今年会涨吗?") < 0.7 * score("郑州轨道交通今年建设什么项目?")
