@@ -10,7 +10,9 @@ dense embedder barely distinguishes. Scoring is BM25 from the bm25s library,
 saved beside the dense index.
 
 It also measures how much of a question a text covers (`coverage`), word by
-word, an everyday word counting as covered by its official terms.
+word, an everyday word counting as covered by its official terms. A question's
+words are read as asked: 能放 or 会涨 (kept whole by jieba) count as 放 and 涨,
+and words of asking (的话, 想) count for nothing.
 
 Deliberately not done here: fusion with dense scores (rag/retrieval.py).
 """
@@ -161,6 +163,9 @@ def index_tokens(text: str) -> list[str]:
 
 
 Weights = list[tuple[tuple[str, ...], float]]
+_MODAL = re.compile(r"[能要会想将可该还][\u4e00-\u9fff]")
+# Words of asking that jieba keeps whole (想创业的话): no text answers them.
+_ASKING = frozenset(["的话", "想", "还要", "打算", "大概", "到底", "究竟"])
 
 
 def question_weights(question: str, synonyms: Synonyms | None = None) -> Weights:
@@ -171,7 +176,9 @@ def question_weights(question: str, synonyms: Synonyms | None = None) -> Weights
     entries: Weights = [((word, *terms), 3.0) for word, terms in groups.items()]
     seen: set[str] = set()
     for t in tokenize(question):
-        if t in seen or any(t in word for word in groups):
+        if _MODAL.match(t) and _jieba().dt.FREQ.get(t) is None:
+            t = t[1:]  # 能放, 要修, 会涨 (no dictionary words, unlike 能源): the action asked about
+        if t in seen or t in _ASKING or any(t in word for word in groups):
             continue
         seen.add(t)
         entries.append(((t,), 3.0 if t[0].isdigit() else float(min(len(t), 4))))

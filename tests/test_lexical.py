@@ -1,0 +1,28 @@
+from rag.lexical import coverage, question_weights, tokenize
+from rag.synonyms import Synonyms
+
+
+def words(question: str) -> list[str]:
+    return [alts[0] for alts, _ in question_weights(question)]
+
+
+def test_the_asked_action_loses_its_modal():
+    # jieba keeps 能放 / 会涨 whole; no document says 能放, many say 发放.
+    assert "放" in words("想创业的话,郑州今年能放多少创业贷款?")
+    assert "涨" in words("郑州地铁票价今年会涨吗?")
+    assert not {"能放", "会涨", "的话", "想"} & set(words("想创业的话,郑州今年能放多少创业贷款?会涨吗?"))
+
+
+def test_dictionary_words_keep_their_first_character():
+    assert {"能源", "要求"} <= set(words("郑州能源消费有什么要求?"))
+
+
+def test_everyday_words_are_covered_by_official_terms():
+    weights = question_weights("郑州地铁通车里程多少", Synonyms("轨道交通 通车里程"))
+    assert ("地铁", "轨道交通") in [alts for alts, _ in weights]
+    assert coverage(weights, "新增轨道交通通车里程106.9公里") > coverage(weights, "新增通车里程106.9公里")
+    assert coverage(weights, "无关的句子") == 0.0
+
+
+def test_numbers_are_tokens_of_their_own():
+    assert {"2024", "7%"} <= set(tokenize("2024年地区生产总值增长7%左右"))
