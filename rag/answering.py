@@ -299,6 +299,17 @@ def _states_number_about(sentence: str, topic) -> bool:
     return any(_NUM.search(clause) and coverage(topic, clause) >= 0.5 for clause in _CLAUSE.findall(sentence))
 
 
+def _in_unit(sentence: str, topic, unit: str) -> bool:
+    """Whether the sentence gives a figure in the unit asked for: in a clause
+    about what is asked, if one gives a figure (一般公共预算收入增长3.1% doesn't
+    answer 多少亿 because 外资2.3亿美元 follows); else anywhere in it, since a
+    figure often sits in a clause that doesn't name the subject (新增通车里程106.9公里)."""
+    about = [c for c in _CLAUSE.findall(sentence) if _NUM.search(c) and coverage(topic, c) >= 0.5]
+    if about:
+        return any(re.search(unit, c) for c in about)
+    return bool(re.search(unit, sentence))
+
+
 def key_terms(question: str) -> set[str]:
     """Years, numbers and places the question names: an answer must be about them."""
     terms = set(_YEAR.findall(question)) | {p for p in PLACES if p in question}
@@ -354,7 +365,7 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
             score *= _OFF_TOPIC_FIGURE
         if any(other in sentence and asked not in sentence for asked, other in contrasts):
             score *= _CONTRASTED
-        if unit and not re.search(unit, sentence):
+        if unit and not _in_unit(sentence, topic, unit):
             score *= _OTHER_UNIT
         if asks_price and not _STATES_PRICE.search(sentence):
             score *= _NO_PRICE

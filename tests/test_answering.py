@@ -251,3 +251,14 @@ def test_a_sentence_without_a_price_does_not_answer_a_price_question(fake_pipeli
 
     # The plan says which rail lines will be built, never what a ticket costs.
     assert score("郑州轨道交通票价今年会涨吗?") < 0.7 * score("郑州轨道交通今年建设什么项目?")
+
+
+def test_a_figure_in_the_unit_asked_must_be_about_what_is_asked(fake_pipeline):
+    pipe = fake_pipeline()
+
+    def score(question: str) -> float:
+        evidence = gather_evidence(question, pipe.retrieve(question), pipe.index, pipe.embedder)
+        return next(e.score for e in evidence if "一般公共预算收入增长3.1%" in e.sentence)
+
+    # The 2023 results give the revenue's growth (3.1%); their 亿 is foreign investment's (2.3亿美元).
+    assert score("2023年郑州一般公共预算收入是多少亿?") < 0.7 * score("2023年郑州一般公共预算收入是多少?")
