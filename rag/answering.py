@@ -26,7 +26,7 @@ How an answer is made (extract, then let the model choose and compose):
    also retrieved and scored part by part; each part the model's choice left
    unanswered gets its own best sentence, distinct from the other parts'.
    A figure about the other side of what is asked (收入 for 支出), or in
-   another unit than asked (3% for 多少亿), scores low; so does a sentence
+   another unit than asked (3% for 多少亿, no year for 哪一年), scores low; so does a sentence
    naming no price, for a question about one (地铁票价会涨吗?).
    A long sentence listing many items after its opening words (the plan's
    主要预期目标是:…) is shown at the items asked about, the rest marked ……
@@ -213,10 +213,10 @@ _OFF_TOPIC_FIGURE = 0.8  # support kept by a sentence whose figures are about so
 _CONTRASTED = 0.5  # ... and by one about the other side of what is asked (收入 for 支出)
 _OTHER_UNIT = 0.6  # ... and by one whose figures are not in the unit asked for (3% for 多少亿)
 _NO_PRICE = 0.6  # ... and by one that names no price when a price is asked about
-# Units a question can ask a figure in (多少亿, 几家, 多少钱), with the units that
-# answer it; 个 and bare 多少 fit any figure.
+# Units a question can ask a figure in (多少亿, 几家, 多少钱, 哪一年), with the units
+# that answer it; 个 and bare 多少 fit any figure.
 _UNITS = {"钱": "元", "点": "点|时"}
-_ASKS_UNIT = re.compile(r"(?:多少|几)(亿|万|公里|平方米|吨|套|张|家|件|辆|所|座|班|钱|岁|点)")
+_ASKS_UNIT = re.compile(r"(?:多少|几)(亿|万|公里|平方米|吨|套|张|家|件|辆|所|座|班|钱|岁|点)|哪一?(年)")
 
 
 # A question about a price or a fee (票价会涨吗?) is answered only by a sentence
@@ -227,7 +227,7 @@ _STATES_PRICE = re.compile(r"价|费|租|元")
 
 def figure_units(question: str) -> str | None:
     """A pattern for a figure in the unit(s) the question asks for, if any."""
-    units = dict.fromkeys(_UNITS.get(u, u) for u in _ASKS_UNIT.findall(question))
+    units = dict.fromkeys(_UNITS.get(u, u) for m in _ASKS_UNIT.finditer(question) for u in m.groups() if u)
     return rf"\d[\d.]*\s*(?:[万亿千百])?(?:{'|'.join(units)})" if units else None
 
 

@@ -1,7 +1,10 @@
+import re
+
 import pytest
 
 from rag import REFUSAL, Answer
 from rag.answering import (
+    figure_units,
     focus,
     gather_evidence,
     question_parts,
@@ -262,3 +265,13 @@ def test_a_figure_in_the_unit_asked_must_be_about_what_is_asked(fake_pipeline):
 
     # The 2023 results give the revenue's growth (3.1%); their 亿 is foreign investment's (2.3亿美元).
     assert score("2023年郑州一般公共预算收入是多少亿?") < 0.7 * score("2023年郑州一般公共预算收入是多少?")
+
+
+def test_the_unit_asked_for():
+    def answers(question: str, text: str) -> bool:
+        return bool(re.search(figure_units(question), text))
+
+    assert answers("投了多少钱?", "总投资110亿元") and not answers("投了多少钱?", "增长6%")
+    assert answers("哪一年实现碳达峰?", "2030年前实现碳达峰") and not answers("哪年实现碳达峰?", "10个试点园区")
+    assert figure_units("哪家企业入选?") is None  # asks for a name, not a figure of 家
+    assert figure_units("今年增长多少?") is None  # bare 多少: any figure
