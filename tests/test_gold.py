@@ -1,4 +1,4 @@
-"""Mechanical checks for the evaluation sets eval/gold.jsonl, eval/heldout.jsonl and eval/heldout2.jsonl.
+"""Mechanical checks for the evaluation sets eval/gold.jsonl and eval/heldout*.jsonl.
 
 Every evidence quote must be an exact substring of its seed file in seeds/,
 every must_include string must occur in one of the record's evidence files,
@@ -23,7 +23,7 @@ REQUIRED = {
     "type": str,
 }
 # file name in eval/ -> (minimum records, minimum unanswerable items)
-SETS = {"gold.jsonl": (60, 6), "heldout.jsonl": (30, 8), "heldout2.jsonl": (30, 8)}
+SETS = {"gold.jsonl": (60, 6), "heldout.jsonl": (30, 8), "heldout2.jsonl": (30, 8), "heldout3.jsonl": (30, 8)}
 
 
 def _load(name):
@@ -76,7 +76,7 @@ def test_fields_and_types(rec):
     assert rec["question"].strip() and rec["answer"].strip()
     assert rec["type"] in ALLOWED_TYPES, rec["type"]
     assert all(isinstance(m, str) and m for m in rec["must_include"])
-    assert len(rec["must_include"]) <= 4
+    assert len(rec["must_include"]) <= 5  # key strings, not the whole answer (a list of five is five)
     for ev in rec["evidence"]:
         assert isinstance(ev, dict)
         assert isinstance(ev.get("doc"), str) and ev["doc"]
