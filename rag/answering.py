@@ -26,8 +26,9 @@ How an answer is made (extract, then let the model choose and compose):
    also retrieved and scored part by part; each part the model's choice left
    unanswered gets its own best sentence, distinct from the other parts'.
    A figure about the other side of what is asked (收入 for 支出), or in
-   another unit than asked (3% for 多少亿, no year for 哪一年), scores low; so does a sentence
-   naming no price, for a question about one (地铁票价会涨吗?).
+   another unit than asked (3% for 多少亿, no year for 哪一年 or 啥时候通车,
+   no 亩 for 占地多大), scores low; so does a sentence naming no price, for a
+   question about one (地铁票价会涨吗?).
    A long sentence listing many items after its opening words (the plan's
    主要预期目标是:…) is shown at the items asked about, the rest marked ……
    (`focus`; char F1 on the gold set 0.421 → 0.445, must_include unchanged).
@@ -217,6 +218,14 @@ _NO_PRICE = 0.6  # ... and by one that names no price when a price is asked abou
 # that answer it; 个 and bare 多少 fit any figure.
 _UNITS = {"钱": "元", "点": "点|时"}
 _ASKS_UNIT = re.compile(r"(?:多少|几)(亿|万|公里|平方米|吨|套|张|家|件|辆|所|座|班|钱|岁|点)|哪一?(年)")
+# What is measured fixes the unit too, whatever the question word: 占地多大 wants
+# 亩 or 平方米, and when a project will be finished (啥时候通车) a year or month.
+_MEASURES = (
+    (re.compile(r"占地|面积"), "亩|平方米|公顷|平方公里"),
+    (re.compile(r"装机|容量"), "千瓦|兆瓦|瓦"),
+    (re.compile(r"比例|比重|占比"), "%"),
+    (re.compile(r"(?:什么时候|啥时候|何时|哪天|几月).*(?:通车|建成|投产|完工|竣工|开通|开业|投用)"), "年|月"),
+)
 
 
 # A question about a price or a fee (票价会涨吗?) is answered only by a sentence
@@ -228,6 +237,7 @@ _STATES_PRICE = re.compile(r"价|费|租|元")
 def figure_units(question: str) -> str | None:
     """A pattern for a figure in the unit(s) the question asks for, if any."""
     units = dict.fromkeys(_UNITS.get(u, u) for m in _ASKS_UNIT.finditer(question) for u in m.groups() if u)
+    units |= dict.fromkeys(unit for measure, unit in _MEASURES if measure.search(question))
     return rf"\d[\d.]*\s*(?:[万亿千百])?(?:{'|'.join(units)})" if units else None
 
 

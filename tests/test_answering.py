@@ -262,5 +262,10 @@ def test_the_unit_asked_for():
 
     assert answers("投了多少钱?", "总投资110亿元") and not answers("投了多少钱?", "增长6%")
     assert answers("哪一年实现碳达峰?", "2030年前实现碳达峰") and not answers("哪年实现碳达峰?", "10个试点园区")
+    # what is measured fixes the unit: an area, a capacity, a share, a completion date
+    assert answers("产业园占地有多大?", "占地面积200亩") and not answers("产业园占地有多大?", "总投资20.5亿元")
+    assert answers("电站装机有多大?", "装机规模50万千瓦") and answers("服务业占经济的比重有多大?", "占比达到59.3%")
+    assert answers("T3线啥时候能通车?", "2025年建成通车") and not answers("T3线啥时候能通车?", "加快推进T3线前期工作")
+    assert figure_units("环保评估是啥时候做?") is None  # a stage of the work may answer it
     assert figure_units("哪家企业入选?") is None  # asks for a name, not a figure of 家
     assert figure_units("今年增长多少?") is None  # bare 多少: any figure
