@@ -23,7 +23,13 @@ REQUIRED = {
     "type": str,
 }
 # file name in eval/ -> (minimum records, minimum unanswerable items)
-SETS = {"gold.jsonl": (60, 6), "heldout.jsonl": (30, 8), "heldout2.jsonl": (30, 8), "heldout3.jsonl": (30, 8)}
+SETS = {
+    "gold.jsonl": (60, 6),
+    "heldout.jsonl": (30, 8),
+    "heldout2.jsonl": (30, 8),
+    "heldout3.jsonl": (30, 8),
+    "heldout4.jsonl": (30, 8),
+}
 
 
 def _load(name):
