@@ -219,13 +219,15 @@ _NO_PRICE = 0.6  # ... and by one that names no price when a price is asked abou
 _UNITS = {"钱": "元", "点": "点|时"}
 _ASKS_UNIT = re.compile(r"(?:多少|几)(亿|万|公里|平方米|吨|套|张|家|件|辆|所|座|班|钱|岁|点)|哪一?(年)")
 # What is measured fixes the unit too, whatever the question word: 占地多大 wants
-# 亩 or 平方米, and when a project will be finished (啥时候通车) a year or month.
+# 亩 or 平方米. Not so for its change, which may come as a share (面积增长百分之五).
 _MEASURES = (
     (re.compile(r"占地|面积"), "亩|平方米|公顷|平方公里"),
     (re.compile(r"装机|容量"), "千瓦|兆瓦|瓦"),
     (re.compile(r"比例|比重|占比"), "%"),
-    (re.compile(r"(?:什么时候|啥时候|何时|哪天|几月).*(?:通车|建成|投产|完工|竣工|开通|开业|投用)"), "年|月"),
 )
+_CHANGE = re.compile(r"增长|增幅|提高|下降|降低|减少|涨|降")
+# When a project will be finished (啥时候通车) wants a year or a month.
+_ASKS_WHEN_DONE = re.compile(r"(?:什么时候|啥时候|何时|哪天|几月).*(?:通车|建成|投产|完工|竣工|开通|开业|投用)")
 
 
 # A question about a price or a fee (票价会涨吗?) is answered only by a sentence
@@ -237,7 +239,10 @@ _STATES_PRICE = re.compile(r"价|费|租|元")
 def figure_units(question: str) -> str | None:
     """A pattern for a figure in the unit(s) the question asks for, if any."""
     units = dict.fromkeys(_UNITS.get(u, u) for m in _ASKS_UNIT.finditer(question) for u in m.groups() if u)
-    units |= dict.fromkeys(unit for measure, unit in _MEASURES if measure.search(question))
+    if not _CHANGE.search(question):
+        units |= dict.fromkeys(unit for measure, unit in _MEASURES if measure.search(question))
+    if _ASKS_WHEN_DONE.search(question):
+        units["年|月"] = None
     return rf"\d[\d.]*\s*(?:[万亿千百])?(?:{'|'.join(units)})" if units else None
 
 

@@ -267,5 +267,6 @@ def test_the_unit_asked_for():
     assert answers("电站装机有多大?", "装机规模50万千瓦") and answers("服务业占经济的比重有多大?", "占比达到59.3%")
     assert answers("T3线啥时候能通车?", "2025年建成通车") and not answers("T3线啥时候能通车?", "加快推进T3线前期工作")
     assert figure_units("环保评估是啥时候做?") is None  # a stage of the work may answer it
+    assert figure_units("绿化面积增长多少?") is None  # a change may come as a share, in words
     assert figure_units("哪家企业入选?") is None  # asks for a name, not a figure of 家
     assert figure_units("今年增长多少?") is None  # bare 多少: any figure
