@@ -256,6 +256,13 @@ def test_a_sentence_without_what_is_asked_does_not_answer(fake_pipeline, asked, 
     assert support(pipe, asked, sentence_part) < 0.7 * support(pipe, plain, sentence_part)
 
 
+def test_a_sentence_about_another_year_does_not_answer(fake_pipeline):
+    pipe = fake_pipeline()
+    # The 2023 results don't say what the 2024 plan expects: 居民消费价格涨幅3%左右 does.
+    results = support(pipe, "2024年郑州居民消费价格涨多少?", "居民消费价格下降0.6%")
+    assert results < 0.8 * support(pipe, "2024年郑州居民消费价格涨多少?", "居民消费价格涨幅3%左右")
+
+
 def test_the_unit_asked_for():
     def answers(question: str, text: str) -> bool:
         return bool(re.search(figure_units(question), text))
