@@ -83,7 +83,7 @@ def support_lines(support: dict, refuse_below: str, full: bool = True) -> list[s
     ]
     if s:
         lines.append(
-            f"- suggested `refuse_below` = **{s['threshold']:.3f}**" + f" (support alone: {s['correct']} of "
+            f"- suggested `refuse_below` = **{s['threshold']:.3f}** (support alone: {s['correct']} of "
             f"{len(a) + len(u)} right, {s['answerable_refused']} answerable and {s['unanswerable_refused']} "
             "unanswerable refused)"
         )

@@ -310,21 +310,18 @@ def focus(sentence: str, topic) -> str:
     return shown if shown.endswith(("。", "！", "？", "……")) else shown + "。"
 
 
-def _states_number_about(sentence: str, topic) -> bool:
-    """Whether a clause of the sentence gives a figure and names at least half
-    (by weight) of what the question asks about."""
-    return any(_NUM.search(clause) and coverage(topic, clause) >= 0.5 for clause in _CLAUSE.findall(sentence))
+def _figure_clauses(sentence: str, topic) -> list[str]:
+    """The sentence's clauses that give a figure and name at least half (by
+    weight) of what the question asks about."""
+    return [c for c in _CLAUSE.findall(sentence) if _NUM.search(c) and coverage(topic, c) >= 0.5]
 
 
-def _in_unit(sentence: str, topic, unit: str) -> bool:
-    """Whether the sentence gives a figure in the unit asked for: in a clause
-    about what is asked, if one gives a figure (一般公共预算收入增长3.1% doesn't
-    answer 多少亿 because 外资2.3亿美元 follows); else anywhere in it, since a
-    figure often sits in a clause that doesn't name the subject (新增通车里程106.9公里)."""
-    about = [c for c in _CLAUSE.findall(sentence) if _NUM.search(c) and coverage(topic, c) >= 0.5]
-    if about:
-        return any(re.search(unit, c) for c in about)
-    return bool(re.search(unit, sentence))
+def _in_unit(sentence: str, about: list[str], unit: str) -> bool:
+    """Whether the sentence gives a figure in the unit asked for: in one of its
+    clauses `about` what is asked, if any (一般公共预算收入增长3.1% doesn't answer
+    多少亿 because 外资2.3亿美元 follows); else anywhere in it, since a figure
+    often sits in a clause that doesn't name the subject (新增通车里程106.9公里)."""
+    return any(re.search(unit, c) for c in about) if about else bool(re.search(unit, sentence))
 
 
 def key_terms(question: str) -> set[str]:
@@ -378,13 +375,14 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
         # e5 cosines of related Chinese texts sit in 0.78-0.95; stretch to [0, 1].
         semantic = float(np.clip((d - 0.78) / 0.14, 0.0, 1.0))
         score = _LEXICAL * lexical + _SEMANTIC * semantic + 0.10 / (1 + ranks[row])
-        if numeric and not _states_number_about(sentence, topic):
+        about = _figure_clauses(sentence, topic) if numeric or unit else []
+        if numeric and not about:
             # Asked for a figure: a sentence whose figures are about something
             # else (加氢站55座 for 充电桩多少个) can't answer it.
             score *= _OFF_TOPIC_FIGURE
         if any(other in sentence and asked not in sentence for asked, other in contrasts):
             score *= _CONTRASTED
-        if unit and not _in_unit(sentence, topic, unit):
+        if unit and not _in_unit(sentence, about, unit):
             score *= _OTHER_UNIT
         if asks_price and not _STATES_PRICE.search(sentence):
             score *= _NO_PRICE
