@@ -53,15 +53,13 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from .citations import Citation, markers, strip_markers, supports, without_document_numbers
 from .documents import Document
 from .embeddings import Embedder
 from .generation import LLM, LLMError
 from .index import Index
 from .lexical import coverage, question_weights, tokenize
-from .retrieval import Hit
+from .retrieval import Hit, stretched
 from .settings import Settings
 from .synonyms import contrasted
 
@@ -372,9 +370,7 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
         doc = index.documents[doc_id]
         context = f"{doc.title} {doc.paragraph(number).section} {sentence}"
         lexical = 0.6 * coverage(weights, sentence) + 0.4 * coverage(weights, context)
-        # e5 cosines of related Chinese texts sit in 0.78-0.95; stretch to [0, 1].
-        semantic = float(np.clip((d - 0.78) / 0.14, 0.0, 1.0))
-        score = _LEXICAL * lexical + _SEMANTIC * semantic + 0.10 / (1 + ranks[row])
+        score = _LEXICAL * lexical + _SEMANTIC * stretched(d) + 0.10 / (1 + ranks[row])
         about = _figure_clauses(sentence, topic) if numeric or unit else []
         if numeric and not about:
             # Asked for a figure: a sentence whose figures are about something

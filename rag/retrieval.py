@@ -32,6 +32,11 @@ _POOL = 50  # candidates taken from each ranking before fusion
 _RERANK = 20  # fused candidates reranked
 
 
+def stretched(cosine: float) -> float:
+    """An e5 cosine stretched to [0, 1]: those of related Chinese texts sit in 0.78-0.95."""
+    return float(np.clip((cosine - 0.78) / 0.14, 0.0, 1.0))
+
+
 @dataclass(frozen=True)
 class Hit:
     chunk: Chunk
@@ -114,7 +119,7 @@ class Retriever:
                 for r, d in zip(rows, cos):
                     text = index.sentences[r][2]
                     text = f"{c.section} {text}" if self.settings.structure else text
-                    best = max(best, 0.6 * coverage(weights, text) + 0.4 * float(np.clip((d - 0.78) / 0.14, 0, 1)))
+                    best = max(best, 0.6 * coverage(weights, text) + 0.4 * stretched(d))
             out[i] = fused[i] / top + self.settings.rerank_weight * best
         return out
 
