@@ -19,6 +19,8 @@ test: $(STAMP)
 	$(PY) -m ruff check rag eval tests app.py
 	$(PY) -m ruff format --check rag eval tests app.py
 	$(PY) -m pytest -q
+	# Same question, same answer: the real-model comparison runs a second time in a fresh process.
+	$(PY) -m pytest -q tests/test_determinism.py
 
 index: $(STAMP)
 	$(PY) -m rag index

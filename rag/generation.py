@@ -126,7 +126,11 @@ class LlamaCppLLM:
         return xllamacpp.Server(params)
 
     def stream(self, prompt, *, max_tokens, choices=None, max_choices=1):
-        request = {"prompt": prompt, "n_predict": max_tokens, "temperature": 0, "stream": True}
+        # No prompt cache: reusing a cached prefix changes how the prompt is
+        # batched, and so the greedy choice at temperature 0 (the same question
+        # asked twice in one process gave two answers). Reading the prompt anew
+        # costs ~0.1 s on these short prompts.
+        request = {"prompt": prompt, "n_predict": max_tokens, "temperature": 0, "stream": True, "cache_prompt": False}
         if choices:
             request["grammar"] = gbnf_choices(choices, max_choices)
         pieces: queue.Queue = queue.Queue()
