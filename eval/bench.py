@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 
 from rag import Pipeline, Settings
-from rag.answering import build_prompt, gather_evidence
+from rag.answering import build_prompt
+from rag.evidence import gather_evidence
 from rag.index import load, load_or_build
 
 from . import cmrc

@@ -2,7 +2,8 @@
 
 How an answer is made (extract, then let the model choose and compose):
 
-1. Evidence. Every sentence of the retrieved chunks is scored against the
+1. Evidence (rag/evidence.py, reading the question in rag/question.py). Every
+   sentence of the retrieved chunks is scored against the
    question: the share of the question's words it covers (with its heading
    path and title, which name its subject) and its embedding similarity.
 2. Refusal. If the best sentence's support is below `Settings.refuse_below`
@@ -48,106 +49,23 @@ Deliberately not done here: retrieval (rag/retrieval.py), model backends
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from .citations import Citation, markers, strip_markers, supports, without_document_numbers
-from .documents import Document
+from .citations import Citation, markers, strip_markers, supports
 from .embeddings import Embedder
+from .evidence import Evidence, gather_evidence
 from .generation import LLM, LLMError
 from .index import Index
-from .lexical import coverage, question_weights, tokenize
-from .retrieval import Hit, stretched
+from .lexical import coverage
+from .question import question_parts, read
+from .retrieval import Hit
 from .settings import Settings
-from .synonyms import contrasted
 
 REFUSAL = "资料中没有相关信息，无法根据现有文件回答这个问题。"
 _CANDIDATES = 6  # evidence sentences offered to the model, at most
 _MARGIN = 0.12  # ... those scoring within this of the best (set on the gold set)
-_YEAR = re.compile(r"(?:19|20)\d{2}(?=年)")
-_NUM = re.compile(r"\d+(?:\.\d+)?")
-# Cities and provinces a citizen may ask about; a question naming one that no
-# retrieved paragraph mentions is about somewhere the documents don't cover.
-PLACES = frozenset(
-    [
-        "郑州",
-        "开封",
-        "洛阳",
-        "平顶山",
-        "安阳",
-        "鹤壁",
-        "新乡",
-        "焦作",
-        "濮阳",
-        "许昌",
-        "漯河",
-        "三门峡",
-        "南阳",
-        "商丘",
-        "信阳",
-        "周口",
-        "驻马店",
-        "济源",
-        "北京",
-        "上海",
-        "天津",
-        "重庆",
-        "广州",
-        "深圳",
-        "杭州",
-        "南京",
-        "武汉",
-        "成都",
-        "西安",
-        "长沙",
-        "合肥",
-        "济南",
-        "青岛",
-        "石家庄",
-        "太原",
-        "苏州",
-        "河北",
-        "山西",
-        "山东",
-        "湖北",
-        "湖南",
-        "安徽",
-        "江苏",
-        "浙江",
-        "广东",
-        "陕西",
-        "四川",
-        "福建",
-        "江西",
-        "云南",
-        "贵州",
-        "甘肃",
-        "辽宁",
-        "吉林",
-        "黑龙江",
-        "香港",
-        "澳门",
-        "台湾",
-        "海南",
-        "广西",
-        "内蒙古",
-        "新疆",
-        "西藏",
-        "宁夏",
-        "青海",
-    ]
-)
-
-
-@dataclass(frozen=True)
-class Evidence:
-    sentence: str
-    doc: str
-    paragraph: int
-    score: float  # support in [0, 1]
-    hit_rank: int
 
 
 @dataclass(frozen=True)
@@ -162,119 +80,6 @@ class Answer:
     support: float = 0.0  # best evidence score, the refusal signal
     error: str = ""  # set when the model failed mid-answer
     timings: dict = field(default_factory=dict, compare=False, hash=False)
-
-
-def validate_question(question: object, max_chars: int) -> str:
-    """The question cleaned of control characters; ValueError if unusable."""
-    if not isinstance(question, str):
-        raise ValueError("问题必须是文本 (the question must be a string)")
-    cleaned = "".join(c for c in question if c.isprintable() or c in " \t\n")
-    cleaned = cleaned.encode("utf-8", "replace").decode("utf-8").strip()
-    if not cleaned.strip(" \t\n\u3000"):
-        raise ValueError("问题为空，请输入问题 (the question is empty)")
-    if len(cleaned) > max_chars:
-        raise ValueError(f"问题过长（{len(cleaned)} 字），请控制在 {max_chars} 字以内 (question too long)")
-    return cleaned
-
-
-_FOLLOW_UP = re.compile(r"^(那|那么|这|这些|这个|它|它们|其|还有|另外|再|又|同时|那个)|[呢吗]\s*[?？]?$")
-
-
-def resolve_follow_up(question: str, history: Sequence[str]) -> str:
-    """A follow-up (那2023年呢? / 这些企业在哪个区?) made self-contained with the
-    previous question. A new year replaces the old one; otherwise the previous
-    question's words are carried along."""
-    previous = next((h for h in reversed(history) if h and h.strip()), "")
-    if not previous:
-        return question
-    is_follow_up = len(question) <= 12 or _FOLLOW_UP.search(question)
-    if not is_follow_up:
-        return question
-    new_years = _YEAR.findall(question)
-    old_years = _YEAR.findall(previous)
-    rest = re.sub(r"(?:19|20)\d{2}年", "", question)
-    if new_years and old_years and not set(tokenize(rest)) - set(tokenize(previous)):
-        # 那2023年呢? only swaps the year of the previous question.
-        return previous.replace(old_years[0], new_years[0])
-    return f"{previous} {question}"
-
-
-_ASKS_NUMBER = re.compile(r"多少|几[个所家座条项万千亿年岁%]|几$|几\?|比例|百分之|多大|多高|多长|多快|占比")
-_CLAUSE = re.compile(r"[^，,；;：:。！？!?]+")
-
-
-# Weights of a sentence's support: the question words it covers, and its e5
-# similarity; the remaining 0.10 rewards the rank of its chunk. Measured with
-# the threshold re-set each time: 0.55/0.35 refused 3 of 68 answerable gold
-# questions and 6 of 22 held-out ones, 0.35/0.55 refuses 0 and 4, and catches
-# as many unanswerable ones (eval/README.md).
-_LEXICAL, _SEMANTIC = 0.35, 0.55
-_OFF_TOPIC_FIGURE = 0.8  # support kept by a sentence whose figures are about something else
-_CONTRASTED = 0.5  # ... and by one about the other side of what is asked (收入 for 支出)
-_OTHER_UNIT = 0.6  # ... and by one whose figures are not in the unit asked for (3% for 多少亿)
-_NO_PRICE = 0.6  # ... and by one that names no price when a price is asked about
-_OTHER_YEAR = 0.7  # ... and by one naming years, none of them the year asked about
-# Units a question can ask a figure in (多少亿, 几家, 多少钱, 哪一年), with the units
-# that answer it; 个 and bare 多少 fit any figure.
-_UNITS = {"钱": "元", "点": "点|时"}
-_ASKS_UNIT = re.compile(r"(?:多少|几)(亿|万|公里|平方米|吨|套|张|家|件|辆|所|座|班|钱|岁|点)|哪一?(年)")
-# What is measured fixes the unit too, whatever the question word: 占地多大 wants
-# 亩 or 平方米. Not so for its change, which may come as a share (面积增长百分之五).
-_MEASURES = (
-    (re.compile(r"占地|面积"), "亩|平方米|公顷|平方公里"),
-    (re.compile(r"装机|容量"), "千瓦|兆瓦|瓦"),
-    (re.compile(r"比例|比重|占比"), "%"),
-)
-_CHANGE = re.compile(r"增长|增幅|提高|下降|降低|减少|涨|降")
-# When a project will be finished (啥时候通车) wants a year or a month.
-_ASKS_WHEN_DONE = re.compile(r"(?:什么时候|啥时候|何时|哪天|几月).*(?:通车|建成|投产|完工|竣工|开通|开业|投用)")
-
-
-# A question about a price or a fee (票价会涨吗?) is answered only by a sentence
-# that speaks of one: the plans name many services (轨道交通, 停车) but few fares.
-_ASKS_PRICE = re.compile(r"票价|价格|房价|收费|费用|租金|房租|学费|门票|电价|水价|气价")
-_STATES_PRICE = re.compile(r"价|费|租|元")
-
-
-def figure_units(question: str) -> str | None:
-    """A pattern for a figure in the unit(s) the question asks for, if any."""
-    units = dict.fromkeys(_UNITS.get(u, u) for m in _ASKS_UNIT.finditer(question) for u in m.groups() if u)
-    if not _CHANGE.search(question):
-        units |= dict.fromkeys(unit for measure, unit in _MEASURES if measure.search(question))
-    if _ASKS_WHEN_DONE.search(question):
-        units["年|月"] = None
-    return rf"\d[\d.]*\s*(?:[万亿千百])?(?:{'|'.join(units)})" if units else None
-
-
-_TIME_WORDS = frozenset(
-    [
-        "今年",
-        "去年",
-        "明年",
-        "年",
-        "年度",
-        "目前",
-        "现在",
-        "近年",
-        "近年来",
-        "这些",
-        "年来",
-        "全年",
-        "全市",
-        "我市",
-        "市里",
-    ]
-)
-
-
-def _scene_word(word: str) -> bool:
-    """Places, years and time words: they set the scene of a question."""
-    return word.isdigit() or word in _TIME_WORDS or any(p in word for p in PLACES)
-
-
-def topic_weights(weights):
-    """The question's words that say what is asked, without those setting the scene."""
-    return [(alts, w) for alts, w in weights if not _scene_word(alts[0])] or weights
 
 
 _LONG = 80  # characters: a longer sentence listing many items is shown in part
@@ -308,115 +113,7 @@ def focus(sentence: str, topic) -> str:
     return shown if shown.endswith(("。", "！", "？", "……")) else shown + "。"
 
 
-def _figure_clauses(sentence: str, topic) -> list[str]:
-    """The sentence's clauses that give a figure and name at least half (by
-    weight) of what the question asks about."""
-    return [c for c in _CLAUSE.findall(sentence) if _NUM.search(c) and coverage(topic, c) >= 0.5]
-
-
-def _in_unit(sentence: str, about: list[str], unit: str) -> bool:
-    """Whether the sentence gives a figure in the unit asked for: in one of its
-    clauses `about` what is asked, if any (一般公共预算收入增长3.1% doesn't answer
-    多少亿 because 外资2.3亿美元 follows); else anywhere in it, since a figure
-    often sits in a clause that doesn't name the subject (新增通车里程106.9公里)."""
-    return any(re.search(unit, c) for c in about) if about else bool(re.search(unit, sentence))
-
-
-def key_terms(question: str) -> set[str]:
-    """Years, numbers and places the question names: an answer must be about them."""
-    terms = set(_YEAR.findall(question)) | {p for p in PLACES if p in question}
-    return terms | {n for n in _NUM.findall(_YEAR.sub("", question)) if len(n) >= 2}
-
-
-def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: Embedder) -> list[Evidence]:
-    """Every sentence of the hits' paragraphs, scored for how well it answers the
-    question, best first. A sentence whose paragraph (with its document's title,
-    heading path and main places) lacks a year, number or place the question
-    names is left out: 洛阳's figures are not in a paragraph about 郑州."""
-    weights = question_weights(question, index.synonyms)
-    terms = key_terms(question)
-    # Words that only set the scene (places, years, 今年) don't tell what is asked.
-    topic = topic_weights(weights)
-    numeric = bool(_ASKS_NUMBER.search(question))
-    contrasts = contrasted(question)
-    unit = figure_units(question)
-    asks_price = bool(_ASKS_PRICE.search(question))
-    # 今年 is the plan's year: last year's results (2023年…居民消费价格下降0.6%) don't say what it plans.
-    asked_years = set(_YEAR.findall(index.synonyms.dated(question)))
-    q = embedder.embed([question], "query")[0]
-    rows: list[int] = []
-    ranks: dict[int, int] = {}
-    for rank, hit in enumerate(hits):
-        for number in hit.paragraphs:
-            doc = index.documents[hit.doc]
-            context = f"{doc.title} {doc.agency} {' '.join(doc_places(doc))} {hit.section} {doc.paragraph(number).text}"
-            context = without_document_numbers(context)  # 〔2020〕 is not the year 2020
-            if any(t not in context for t in terms):
-                continue
-            for row in index.sentence_rows(hit.doc, number):
-                if row not in ranks:
-                    ranks[row] = rank
-                    rows.append(row)
-    if not rows:
-        return []
-    dense = index.sentence_vectors[rows] @ q
-    out: list[Evidence] = []
-    seen: set[str] = set()
-    for row, d in zip(rows, dense):
-        doc_id, number, sentence = index.sentences[row]
-        if len(sentence) < 4 or sentence in seen:
-            continue
-        seen.add(sentence)
-        doc = index.documents[doc_id]
-        context = f"{doc.title} {doc.paragraph(number).section} {sentence}"
-        lexical = 0.6 * coverage(weights, sentence) + 0.4 * coverage(weights, context)
-        score = _LEXICAL * lexical + _SEMANTIC * stretched(d) + 0.10 / (1 + ranks[row])
-        about = _figure_clauses(sentence, topic) if numeric or unit else []
-        if numeric and not about:
-            # Asked for a figure: a sentence whose figures are about something
-            # else (加氢站55座 for 充电桩多少个) can't answer it.
-            score *= _OFF_TOPIC_FIGURE
-        if any(other in sentence and asked not in sentence for asked, other in contrasts):
-            score *= _CONTRASTED
-        if unit and not _in_unit(sentence, about, unit):
-            score *= _OTHER_UNIT
-        if asks_price and not _STATES_PRICE.search(sentence):
-            score *= _NO_PRICE
-        years = set(_YEAR.findall(without_document_numbers(sentence)))
-        if asked_years and years and not years & asked_years:
-            score *= _OTHER_YEAR
-        out.append(Evidence(sentence, doc_id, number, score, ranks[row]))
-    out.sort(key=lambda e: e.score, reverse=True)
-    return out
-
-
-@functools.lru_cache(maxsize=256)
-def doc_places(doc: Document) -> tuple[str, ...]:
-    """Places a document keeps returning to (its subject, e.g. 郑州)."""
-    text = "".join(p.text for p in doc.paragraphs)
-    return tuple(p for p in PLACES if text.count(p) >= 3)
-
-
 _COMPLETE = re.compile(r"(?:[。！？；!?;]|\[\d{1,2}\])\s*$")
-_PART_NOISE = re.compile(r"(?:19|20)\d{2}年|今年|去年|明年|现在|目前|多少|几")
-
-
-def question_parts(question: str) -> list[str]:
-    """The parts of a question that each need their own answer sentence: one
-    per question mark (技术合同成交额去年多少?今年目标多少?), a later part read
-    with the first part's subject; else one per year named (到2030年、2035年…)."""
-    pieces = [p.strip() for p in re.split(r"[?？]", question) if p.strip()]
-    if len(pieces) > 1:
-        subject = _PART_NOISE.sub("", pieces[0])
-        return [f"{pieces[0]}?", *(f"{subject}{p}?" for p in pieces[1:])]
-    years = list(dict.fromkeys(_YEAR.findall(question)))
-    if len(years) > 1:
-        parts = []
-        for year in years:
-            others = "|".join(rf"{y}年[、和与及,，]?|[、和与及,，]{y}年" for y in years if y != year)
-            parts.append(re.sub(others, "", question))
-        return parts
-    return [question]
 
 
 _BOUNDARY = re.compile(r"(?:\[\d{1,2}\])+|[。！？；!?;\n]")
@@ -523,7 +220,7 @@ class Composer:
 
         kept: list[tuple[str, tuple[str, int]]] = []  # (sentence, paragraph key)
         shown_as: dict[str, str] = {}  # sentence → the part of it shown (see `focus`)
-        topic = topic_weights(question_weights(resolved, self.index.synonyms))
+        topic = read(resolved, self.index.synonyms).topic
         dropped: list[str] = []
         cited: list[tuple[str, int]] = []
         error = ""

@@ -14,10 +14,11 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 
-from .answering import Answer, Composer, question_parts, resolve_follow_up, validate_question
+from .answering import Answer, Composer
 from .embeddings import Embedder, make_embedder
 from .generation import LLM, make_llm
 from .index import Index, load_or_build
+from .question import question_parts, resolve_follow_up, validate_question
 from .retrieval import Hit, Retriever
 from .settings import Settings
 

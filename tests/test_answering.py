@@ -1,20 +1,8 @@
-import re
-
-import pytest
-
 from rag import REFUSAL, Answer
-from rag.answering import (
-    figure_units,
-    focus,
-    gather_evidence,
-    question_parts,
-    resolve_follow_up,
-    sentences,
-    topic_weights,
-    validate_question,
-)
+from rag.answering import focus, sentences
 from rag.generation import ScriptedLLM
 from rag.lexical import question_weights
+from rag.question import topic_weights
 
 from .conftest import GDP
 
@@ -122,16 +110,6 @@ def test_stream_yields_checked_sentences_then_answer(fake_pipeline):
     assert "".join(items[:-1]) == items[-1].text
 
 
-def test_follow_up_resolution():
-    assert resolve_follow_up("那2023年呢?", ["2024年郑州市地区生产总值预期增长多少?"]) == (
-        "2023年郑州市地区生产总值预期增长多少?"
-    )
-    resolved = resolve_follow_up("这些企业在哪个区?", ["郑州有哪些碳达峰试点园区?"])
-    assert resolved.startswith("郑州有哪些碳达峰试点园区?") and resolved.endswith("这些企业在哪个区?")
-    assert resolve_follow_up("新乡高新区植树造林有什么安排?", [Q]) == "新乡高新区植树造林有什么安排?"
-    assert resolve_follow_up("那2023年呢?", []) == "那2023年呢?"
-
-
 def test_follow_up_through_pipeline(fake_pipeline):
     history = [
         {"role": "user", "content": "2024年郑州市固定资产投资预期增长多少?"},
@@ -167,30 +145,8 @@ def test_instructions_inside_documents_are_only_text(fake_index_dir, tmp_path):
     assert all(c.doc == "zz_injection.txt" for c in answer.citations) or answer.refused
 
 
-def test_validate_question():
-    for bad in ["", "   ", "\u3000\n", None, 42]:
-        with pytest.raises(ValueError):
-            validate_question(bad, 2000)
-    with pytest.raises(ValueError, match="过长"):
-        validate_question("问" * 2001, 2000)
-    assert validate_question("郑州\x00GDP\x07?", 2000) == "郑州GDP?"
-    assert validate_question("\ud800郑州", 2000) == "郑州"
-
-
 def test_sentences_regrouping():
     assert list(sentences(iter(["甲。", "[", "1", "][2]乙", "；[3]丙"]))) == ["甲。[1][2]", "乙；[3]", "丙"]
-
-
-def test_question_parts():
-    assert question_parts("郑州技术合同成交额去年多少?今年目标多少?") == [
-        "郑州技术合同成交额去年多少?",
-        "郑州技术合同成交额今年目标多少?",
-    ]
-    assert question_parts("战略性新兴产业到2030年、2035年要占工业多少?") == [
-        "战略性新兴产业到2030年要占工业多少?",
-        "战略性新兴产业到2035年要占工业多少?",
-    ]
-    assert question_parts(Q) == [Q]
 
 
 def test_each_part_of_a_question_gets_its_own_sentence(fake_pipeline):
@@ -198,14 +154,6 @@ def test_each_part_of_a_question_gets_its_own_sentence(fake_pipeline):
     answer = fake_pipeline().ask("郑州技术合同成交额去年多少?今年目标多少?")
     assert "650亿元" in answer.text and "800亿元" in answer.text
     assert {c.doc for c in answer.citations} == {"002_ab73ab1b96b1d70f.txt", GDP}
-
-
-def test_a_figure_about_the_other_side_does_not_answer(fake_pipeline):
-    # The plan gives 一般公共预算收入 (revenue), never 支出 (spending).
-    revenue = fake_pipeline().ask("2024年郑州一般公共预算收入增长多少?")
-    spending = fake_pipeline().ask("2024年郑州一般公共预算支出增长多少?")
-    assert "3%以上" in revenue.text
-    assert spending.support < revenue.support * 0.6
 
 
 TARGETS = (
@@ -232,48 +180,3 @@ def test_other_sentences_are_shown_whole():
     assert focus("目标是:地区生产总值增长7%左右。", topic_of("地区生产总值")) == "目标是:地区生产总值增长7%左右。"
     # every item about the question: nothing to cut
     assert focus(TARGETS, topic_of("增长目标")) == TARGETS
-
-
-def support(pipe, question: str, sentence_part: str) -> float:
-    """The score of the evidence sentence holding `sentence_part`, for the question."""
-    evidence = gather_evidence(question, pipe.retrieve(question), pipe.index, pipe.embedder)
-    return next(e.score for e in evidence if sentence_part in e.sentence)
-
-
-@pytest.mark.parametrize(
-    "asked, plain, sentence_part",
-    [
-        # The plan gives the revenue's growth (3%), never its total in 亿.
-        ("2024年郑州一般公共预算收入是多少亿?", "2024年郑州一般公共预算收入是多少?", "一般公共预算收入增长3%以上"),
-        # The 2023 results give its growth (3.1%); their 亿 is foreign investment's (2.3亿美元).
-        ("2023年郑州一般公共预算收入是多少亿?", "2023年郑州一般公共预算收入是多少?", "一般公共预算收入增长3.1%"),
-        # The plan says which rail lines will be built, never what a ticket costs.
-        ("郑州轨道交通票价今年会涨吗?", "郑州轨道交通今年建设什么项目?", "低运量轨道交通项目建设"),
-    ],
-)
-def test_a_sentence_without_what_is_asked_does_not_answer(fake_pipeline, asked, plain, sentence_part):
-    pipe = fake_pipeline()
-    assert support(pipe, asked, sentence_part) < 0.7 * support(pipe, plain, sentence_part)
-
-
-def test_a_sentence_about_another_year_does_not_answer(fake_pipeline):
-    pipe = fake_pipeline()
-    # The 2023 results don't say what the 2024 plan expects: 居民消费价格涨幅3%左右 does.
-    results = support(pipe, "2024年郑州居民消费价格涨多少?", "居民消费价格下降0.6%")
-    assert results < 0.8 * support(pipe, "2024年郑州居民消费价格涨多少?", "居民消费价格涨幅3%左右")
-
-
-def test_the_unit_asked_for():
-    def answers(question: str, text: str) -> bool:
-        return bool(re.search(figure_units(question), text))
-
-    assert answers("投了多少钱?", "总投资110亿元") and not answers("投了多少钱?", "增长6%")
-    assert answers("哪一年实现碳达峰?", "2030年前实现碳达峰") and not answers("哪年实现碳达峰?", "10个试点园区")
-    # what is measured fixes the unit: an area, a capacity, a share, a completion date
-    assert answers("产业园占地有多大?", "占地面积200亩") and not answers("产业园占地有多大?", "总投资20.5亿元")
-    assert answers("电站装机有多大?", "装机规模50万千瓦") and answers("服务业占经济的比重有多大?", "占比达到59.3%")
-    assert answers("T3线啥时候能通车?", "2025年建成通车") and not answers("T3线啥时候能通车?", "加快推进T3线前期工作")
-    assert figure_units("环保评估是啥时候做?") is None  # a stage of the work may answer it
-    assert figure_units("绿化面积增长多少?") is None  # a change may come as a share, in words
-    assert figure_units("哪家企业入选?") is None  # asks for a name, not a figure of 家
-    assert figure_units("今年增长多少?") is None  # bare 多少: any figure

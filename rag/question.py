@@ -1,0 +1,250 @@
+"""Reading a question: what it asks about, in what unit, for which years and
+places, in how many parts, and whether it follows on from an earlier one.
+
+`read(question, synonyms)` does it once per question; evidence scoring
+(rag/evidence.py) and composing the answer (rag/answering.py) use the result.
+Questions are first made plain as citizens type them (`normalise`): traditional
+characters to simplified (OpenCC), full-width letters and digits to half-width,
+markup and stray [n] markers removed.
+
+Deliberately not done here: scoring sentences, or anything that needs the index.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .lexical import Weights, question_weights, tokenize
+from .synonyms import Synonyms, contrasted
+
+YEAR = re.compile(r"(?:19|20)\d{2}(?=年)")
+NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# Cities and provinces a citizen may ask about; a question naming one that no
+# retrieved paragraph mentions is about somewhere the documents don't cover.
+PLACES = frozenset(
+    [
+        "郑州",
+        "开封",
+        "洛阳",
+        "平顶山",
+        "安阳",
+        "鹤壁",
+        "新乡",
+        "焦作",
+        "濮阳",
+        "许昌",
+        "漯河",
+        "三门峡",
+        "南阳",
+        "商丘",
+        "信阳",
+        "周口",
+        "驻马店",
+        "济源",
+        "北京",
+        "上海",
+        "天津",
+        "重庆",
+        "广州",
+        "深圳",
+        "杭州",
+        "南京",
+        "武汉",
+        "成都",
+        "西安",
+        "长沙",
+        "合肥",
+        "济南",
+        "青岛",
+        "石家庄",
+        "太原",
+        "苏州",
+        "河北",
+        "山西",
+        "山东",
+        "湖北",
+        "湖南",
+        "安徽",
+        "江苏",
+        "浙江",
+        "广东",
+        "陕西",
+        "四川",
+        "福建",
+        "江西",
+        "云南",
+        "贵州",
+        "甘肃",
+        "辽宁",
+        "吉林",
+        "黑龙江",
+        "香港",
+        "澳门",
+        "台湾",
+        "海南",
+        "广西",
+        "内蒙古",
+        "新疆",
+        "西藏",
+        "宁夏",
+        "青海",
+    ]
+)
+
+
+def validate_question(question: object, max_chars: int) -> str:
+    """The question cleaned of control characters; ValueError if unusable."""
+    if not isinstance(question, str):
+        raise ValueError("问题必须是文本 (the question must be a string)")
+    cleaned = "".join(c for c in question if c.isprintable() or c in " \t\n")
+    cleaned = cleaned.encode("utf-8", "replace").decode("utf-8").strip()
+    if not cleaned.strip(" \t\n\u3000"):
+        raise ValueError("问题为空，请输入问题 (the question is empty)")
+    if len(cleaned) > max_chars:
+        raise ValueError(f"问题过长（{len(cleaned)} 字），请控制在 {max_chars} 字以内 (question too long)")
+    return cleaned
+
+
+_FOLLOW_UP = re.compile(r"^(那|那么|这|这些|这个|它|它们|其|还有|另外|再|又|同时|那个)|[呢吗]\s*[?？]?$")
+
+
+def resolve_follow_up(question: str, history: Sequence[str]) -> str:
+    """A follow-up (那2023年呢? / 这些企业在哪个区?) made self-contained with the
+    previous question. A new year replaces the old one; otherwise the previous
+    question's words are carried along."""
+    previous = next((h for h in reversed(history) if h and h.strip()), "")
+    if not previous:
+        return question
+    is_follow_up = len(question) <= 12 or _FOLLOW_UP.search(question)
+    if not is_follow_up:
+        return question
+    new_years = YEAR.findall(question)
+    old_years = YEAR.findall(previous)
+    rest = re.sub(r"(?:19|20)\d{2}年", "", question)
+    if new_years and old_years and not set(tokenize(rest)) - set(tokenize(previous)):
+        # 那2023年呢? only swaps the year of the previous question.
+        return previous.replace(old_years[0], new_years[0])
+    return f"{previous} {question}"
+
+
+_ASKS_NUMBER = re.compile(r"多少|几[个所家座条项万千亿年岁%]|几$|几\?|比例|百分之|多大|多高|多长|多快|占比")
+
+# Units a question can ask a figure in (多少亿, 几家, 多少钱, 哪一年), with the units
+# that answer it; 个 and bare 多少 fit any figure.
+_UNITS = {"钱": "元", "点": "点|时"}
+_ASKS_UNIT = re.compile(r"(?:多少|几)(亿|万|公里|平方米|吨|套|张|家|件|辆|所|座|班|钱|岁|点)|哪一?(年)")
+# What is measured fixes the unit too, whatever the question word: 占地多大 wants
+# 亩 or 平方米. Not so for its change, which may come as a share (面积增长百分之五).
+_MEASURES = (
+    (re.compile(r"占地|面积"), "亩|平方米|公顷|平方公里"),
+    (re.compile(r"装机|容量"), "千瓦|兆瓦|瓦"),
+    (re.compile(r"比例|比重|占比"), "%"),
+)
+_CHANGE = re.compile(r"增长|增幅|提高|下降|降低|减少|涨|降")
+# When a project will be finished (啥时候通车) wants a year or a month.
+_ASKS_WHEN_DONE = re.compile(r"(?:什么时候|啥时候|何时|哪天|几月).*(?:通车|建成|投产|完工|竣工|开通|开业|投用)")
+
+
+# A question about a price or a fee (票价会涨吗?) is answered only by a sentence
+# that speaks of one: the plans name many services (轨道交通, 停车) but few fares.
+_ASKS_PRICE = re.compile(r"票价|价格|房价|收费|费用|租金|房租|学费|门票|电价|水价|气价")
+
+
+def figure_units(question: str) -> str | None:
+    """A pattern for a figure in the unit(s) the question asks for, if any."""
+    units = dict.fromkeys(_UNITS.get(u, u) for m in _ASKS_UNIT.finditer(question) for u in m.groups() if u)
+    if not _CHANGE.search(question):
+        units |= dict.fromkeys(unit for measure, unit in _MEASURES if measure.search(question))
+    if _ASKS_WHEN_DONE.search(question):
+        units["年|月"] = None
+    return rf"\d[\d.]*\s*(?:[万亿千百])?(?:{'|'.join(units)})" if units else None
+
+
+_TIME_WORDS = frozenset(
+    [
+        "今年",
+        "去年",
+        "明年",
+        "年",
+        "年度",
+        "目前",
+        "现在",
+        "近年",
+        "近年来",
+        "这些",
+        "年来",
+        "全年",
+        "全市",
+        "我市",
+        "市里",
+    ]
+)
+
+
+def _scene_word(word: str) -> bool:
+    """Places, years and time words: they set the scene of a question."""
+    return word.isdigit() or word in _TIME_WORDS or any(p in word for p in PLACES)
+
+
+def topic_weights(weights):
+    """The question's words that say what is asked, without those setting the scene."""
+    return [(alts, w) for alts, w in weights if not _scene_word(alts[0])] or weights
+
+
+def key_terms(question: str) -> set[str]:
+    """Years, numbers and places the question names: an answer must be about them."""
+    terms = set(YEAR.findall(question)) | {p for p in PLACES if p in question}
+    return terms | {n for n in NUMBER.findall(YEAR.sub("", question)) if len(n) >= 2}
+
+
+_PART_NOISE = re.compile(r"(?:19|20)\d{2}年|今年|去年|明年|现在|目前|多少|几")
+
+
+def question_parts(question: str) -> list[str]:
+    """The parts of a question that each need their own answer sentence: one
+    per question mark (技术合同成交额去年多少?今年目标多少?), a later part read
+    with the first part's subject; else one per year named (到2030年、2035年…)."""
+    pieces = [p.strip() for p in re.split(r"[?？]", question) if p.strip()]
+    if len(pieces) > 1:
+        subject = _PART_NOISE.sub("", pieces[0])
+        return [f"{pieces[0]}?", *(f"{subject}{p}?" for p in pieces[1:])]
+    years = list(dict.fromkeys(YEAR.findall(question)))
+    if len(years) > 1:
+        parts = []
+        for year in years:
+            others = "|".join(rf"{y}年[、和与及,，]?|[、和与及,，]{y}年" for y in years if y != year)
+            parts.append(re.sub(others, "", question))
+        return parts
+    return [question]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A question as evidence scoring needs it, worked out once."""
+
+    question: str
+    weights: Weights  # its content words, with the official terms that cover them
+    topic: Weights  # ... less those that only set the scene (places, years, 今年)
+    terms: frozenset[str]  # years, numbers and places an answer must be about
+    numeric: bool  # asks for a figure
+    unit: str | None  # a pattern for a figure in the unit asked for
+    asks_price: bool
+    contrasts: tuple[tuple[str, str], ...]  # (asked, other side) pairs, see rag/synonyms.py
+    years: frozenset[str]  # the years asked about, 今年 read as the documents' year
+
+
+def read(question: str, synonyms: Synonyms) -> Reading:
+    weights = question_weights(question, synonyms)
+    return Reading(
+        question,
+        weights,
+        topic_weights(weights),
+        frozenset(key_terms(question)),
+        bool(_ASKS_NUMBER.search(question)),
+        figure_units(question),
+        bool(_ASKS_PRICE.search(question)),
+        tuple(contrasted(question)),
+        frozenset(YEAR.findall(synonyms.dated(question))),
+    )

@@ -1,0 +1,57 @@
+"""Reading the question: validation, follow-ups, parts, the unit asked for."""
+
+import re
+
+import pytest
+
+from rag.question import figure_units, question_parts, resolve_follow_up, validate_question
+
+Q = "2024年郑州市地区生产总值预期增长多少?"
+
+
+def test_follow_up_resolution():
+    assert resolve_follow_up("那2023年呢?", ["2024年郑州市地区生产总值预期增长多少?"]) == (
+        "2023年郑州市地区生产总值预期增长多少?"
+    )
+    resolved = resolve_follow_up("这些企业在哪个区?", ["郑州有哪些碳达峰试点园区?"])
+    assert resolved.startswith("郑州有哪些碳达峰试点园区?") and resolved.endswith("这些企业在哪个区?")
+    assert resolve_follow_up("新乡高新区植树造林有什么安排?", [Q]) == "新乡高新区植树造林有什么安排?"
+    assert resolve_follow_up("那2023年呢?", []) == "那2023年呢?"
+
+
+def test_validate_question():
+    for bad in ["", "   ", "\u3000\n", None, 42]:
+        with pytest.raises(ValueError):
+            validate_question(bad, 2000)
+    with pytest.raises(ValueError, match="过长"):
+        validate_question("问" * 2001, 2000)
+    assert validate_question("郑州\x00GDP\x07?", 2000) == "郑州GDP?"
+    assert validate_question("\ud800郑州", 2000) == "郑州"
+
+
+def test_question_parts():
+    assert question_parts("郑州技术合同成交额去年多少?今年目标多少?") == [
+        "郑州技术合同成交额去年多少?",
+        "郑州技术合同成交额今年目标多少?",
+    ]
+    assert question_parts("战略性新兴产业到2030年、2035年要占工业多少?") == [
+        "战略性新兴产业到2030年要占工业多少?",
+        "战略性新兴产业到2035年要占工业多少?",
+    ]
+    assert question_parts(Q) == [Q]
+
+
+def test_the_unit_asked_for():
+    def answers(question: str, text: str) -> bool:
+        return bool(re.search(figure_units(question), text))
+
+    assert answers("投了多少钱?", "总投资110亿元") and not answers("投了多少钱?", "增长6%")
+    assert answers("哪一年实现碳达峰?", "2030年前实现碳达峰") and not answers("哪年实现碳达峰?", "10个试点园区")
+    # what is measured fixes the unit: an area, a capacity, a share, a completion date
+    assert answers("产业园占地有多大?", "占地面积200亩") and not answers("产业园占地有多大?", "总投资20.5亿元")
+    assert answers("电站装机有多大?", "装机规模50万千瓦") and answers("服务业占经济的比重有多大?", "占比达到59.3%")
+    assert answers("T3线啥时候能通车?", "2025年建成通车") and not answers("T3线啥时候能通车?", "加快推进T3线前期工作")
+    assert figure_units("环保评估是啥时候做?") is None  # a stage of the work may answer it
+    assert figure_units("绿化面积增长多少?") is None  # a change may come as a share, in words
+    assert figure_units("哪家企业入选?") is None  # asks for a name, not a figure of 家
+    assert figure_units("今年增长多少?") is None  # bare 多少: any figure
