@@ -1,4 +1,7 @@
-"""Command line: `python -m rag ask "问题"`, `python -m rag index`, `python -m rag serve`.
+"""Command line: `python -m rag ask "问题"`, `python -m rag index`, `python -m rag list`,
+`python -m rag serve`. A failure the user can fix (an unknown --doc, an index folder
+that can't be written, no readable documents) is one line `错误: …` on stderr and
+exit status 2, not a traceback.
 
 Deliberately small: the chat page is app.py, evaluation is `python -m eval`.
 """
@@ -25,6 +28,47 @@ def _print_answer(answer) -> None:
         print(f"\n（已删除 {len(answer.dropped)} 句无法在出处中核实的内容）")
 
 
+def _index(settings: Settings, if_needed: bool) -> int:
+    from .embeddings import make_embedder
+    from .index import IndexUnavailable, build, identity, load, save, unwritable
+
+    embedder = make_embedder(settings.embedder, settings.query_prefix, settings.passage_prefix)
+    started = time.perf_counter()
+    try:
+        index = load(settings.index_dir, identity(settings, embedder)) if if_needed else None
+    except IndexUnavailable as e:
+        logging.getLogger("rag").info("building index: %s", e)
+        index = None
+    if index is None:
+        # Before the minutes of embedding, not after them.
+        if problem := unwritable(settings.index_dir):
+            raise IndexUnavailable(problem)
+        index = build(settings, embedder)
+        save(index, settings.index_dir)
+    print(
+        f"index: {len(index.chunks)} chunks from {len(index.documents)} documents "
+        f"in {time.perf_counter() - started:.1f}s -> {settings.index_dir}"
+    )
+    for message in index.manifest.get("skipped", []):
+        print(f"skipped: {message}")
+    return 0
+
+
+def _list(settings: Settings) -> int:
+    from collections import Counter
+
+    from .index import load_or_build
+
+    index = load_or_build(settings)
+    chunks = Counter(c.doc for c in index.chunks)
+    print("文件\t标题\t发布机关\t日期\t块数")
+    for d in sorted(index.documents.values(), key=lambda d: d.id):
+        print(f"{d.id}\t{d.title}\t{d.agency or '-'}\t{d.date or '-'}\t{chunks[d.id]}")
+    for message in index.manifest.get("skipped", []):
+        print(f"skipped: {message}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rag", description="政府文件问答")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -34,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     p_ask.add_argument("--doc", help="only this document (file name)")
     p_index = sub.add_parser("index", help="(re)build the index")
     p_index.add_argument("--if-needed", action="store_true", help="only when sources or settings changed")
+    sub.add_parser("list", help="the indexed documents: file, title, agency, date, chunks")
     p_serve = sub.add_parser("serve", help="OpenAI-compatible chat completions endpoint")
     p_serve.add_argument("--host", default="127.0.0.1")
     p_serve.add_argument("--port", type=int, default=8000)
@@ -42,24 +87,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("faiss").setLevel(logging.WARNING)
     settings = Settings()
 
-    if args.command == "index":
-        from .embeddings import make_embedder
-        from .index import build, load_or_build, save
+    from .index import IndexUnavailable
 
-        embedder = make_embedder(settings.embedder, settings.query_prefix, settings.passage_prefix)
-        started = time.perf_counter()
-        if args.if_needed:
-            index = load_or_build(settings, embedder)
-        else:
-            index = build(settings, embedder)
-            save(index, settings.index_dir)
-        print(
-            f"index: {len(index.chunks)} chunks from {len(index.documents)} documents "
-            f"in {time.perf_counter() - started:.1f}s -> {settings.index_dir}"
-        )
-        for message in index.manifest.get("skipped", []):
-            print(f"skipped: {message}")
-        return 0
+    try:
+        if args.command == "index":
+            return _index(settings, args.if_needed)
+        if args.command == "list":
+            return _list(settings)
+    except (IndexUnavailable, ValueError, OSError) as e:
+        print(f"错误: {e}", file=sys.stderr)
+        return 2
 
     from .pipeline import Pipeline
 
@@ -78,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         answer = Pipeline(settings).ask(args.question, args.top_k, doc=args.doc)
-    except ValueError as e:
+    except (IndexUnavailable, ValueError) as e:
         print(f"错误: {e}", file=sys.stderr)
         return 2
     _print_answer(answer)

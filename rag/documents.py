@@ -17,7 +17,8 @@ its label is the text up to the first sentence end.
 Formats: .txt (as above), .md (# headings), .html (h1-h6 and block elements,
 via BeautifulSoup) and .docx (Heading N styles, via python-docx); markup
 headings take the level their markup gives, and paragraphs are numbered the
-same way in every format. Text is UTF-8 (with or without BOM) or GBK/GB18030.
+same way in every format. Which files are read, and how their bytes are
+decoded (UTF-8, UTF-16, GBK), is rag/sources.py.
 
 Deliberately not done here: splitting into chunks (rag/chunks.py) and anything
 model-related. A file of unknown layout still loads, as plain paragraphs with an
@@ -31,7 +32,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".docx")
+from .sources import DocumentError, read_text, scan
+from .sources import source_files as source_files  # re-exported: eval/systems.py lists files with it
+
 _BLOCKS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "td", "th", "pre", "blockquote", "dt", "dd"]
 
 _CN_NUM = "一二三四五六七八九十"
@@ -53,10 +56,6 @@ _DATE = re.compile(r"^(\d{4})[-年/.](\d{1,2})[-月/.](\d{1,2})日?$")
 _FOOTER = re.compile(r"^(主办单位|地址|邮编|网站标识码|ICP备|版权所有|关闭$)")
 _PUBLISHED = re.compile(r"^发布日期[:：]\s*(\S+)")
 _PROPOSAL = re.compile(r"“(关于[^”]{4,80}?提案)”")
-
-
-class DocumentError(ValueError):
-    """A source file that cannot be read as a document; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -86,19 +85,6 @@ class Document:
 
     def paragraph(self, number: int) -> Paragraph:
         return self.paragraphs[number - 1]
-
-
-def read_text(path: Path) -> str:
-    """Decode a file as UTF-8 (BOM or not), falling back to GB18030 (a superset of GBK)."""
-    data = path.read_bytes()
-    if b"\x00" in data:
-        raise DocumentError(f"{path.name}: binary file (contains NUL bytes), skipped")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise DocumentError(f"{path.name}: cannot decode as UTF-8 or GBK, skipped")
 
 
 def heading_level(line: str) -> int:
@@ -312,34 +298,30 @@ def load_document(path: Path) -> Document:
     return parse(text, path.name)
 
 
-def source_files(folder: Path) -> list[Path]:
-    """The supported files of a folder, sorted by name (hidden files ignored)."""
-    return sorted(
-        p
-        for p in Path(folder).iterdir()
-        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith(".")
-    )
-
-
 def load_folder(folder: Path, max_bytes: int = 2_000_000) -> tuple[list[Document], list[str]]:
     """Every readable document of a folder, and a message naming each file skipped:
-    unreadable, empty, too large to embed in reasonable time, or a copy of another."""
-    docs, problems = [], []
+    unsafe or unreadable (rag/sources.py), empty, too large to embed in reasonable
+    time, or a copy of another."""
+    found = scan(folder)
+    docs, problems = [], list(found.skipped)
     seen: dict[tuple, str] = {}
-    for path in source_files(folder):
-        size = path.stat().st_size
-        if size > max_bytes:
-            problems.append(f"{path.name}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.1f} MB limit, skipped")
+    for source in found.sources:
+        if source.size > max_bytes:
+            mb, limit = source.size / 1e6, max_bytes / 1e6
+            problems.append(f"{source.name}: {mb:.1f} MB is over the {limit:.1f} MB limit, skipped")
             continue
         try:
-            doc = load_document(path)
+            doc = load_document(source.path)
         except DocumentError as e:
             problems.append(str(e))
             continue
+        except OSError as e:  # changed since the scan
+            problems.append(f"{source.name}: can't be read ({e.strerror or e}), skipped")
+            continue
         key = tuple(p.text for p in doc.paragraphs)
         if key in seen:
-            problems.append(f"{path.name}: same text as {seen[key]}, skipped")
+            problems.append(f"{source.name}: same text as {seen[key]}, skipped")
             continue
-        seen[key] = path.name
+        seen[key] = source.name
         docs.append(doc)
     return docs, problems

@@ -3,8 +3,9 @@
 Layout of the index folder:
 
     embeddings/CURRENT            name of the build in use (replaced atomically)
-    embeddings/build-<key>/       one complete build:
-        manifest.json             what it was built from, and a checksum of each file
+    embeddings/build-<key>-<n>/   one complete build (<n> makes every save's name new):
+        manifest.json             what it was built from, a checksum of each file,
+                                  and its own checksum
         documents.jsonl           parsed documents (metadata and numbered paragraphs)
         chunks.jsonl              chunks, in vector order
         dense.faiss               FAISS inner-product index over normalised vectors
@@ -16,13 +17,16 @@ Layout of the index folder:
 
 `<key>` hashes everything the build depends on: the embedder, the chunk
 settings (`structure` included), the index type and the SHA-256 of every source
-file. A build is written to a temporary folder and renamed into place before
-CURRENT is switched, so a crash at any point leaves the previous build usable.
+file. How a build is made live so that no crash loses the index (the live one
+is never touched until CURRENT names its successor), and how manifests are
+checksummed, is rag/builds.py.
 At load, a build whose key no longer matches the sources or settings is rebuilt,
-and one whose files fail their checksums is rebuilt with a log line saying so.
-If the folder can't be written, the index is kept in memory with a warning.
+and one whose manifest or files fail their checksums is rebuilt with a log line
+saying so. A folder that can't be written is found before any embedding; see
+`load_or_build` for what happens then.
 
-Deliberately not done here: scoring and fusion (rag/retrieval.py).
+Deliberately not done here: scoring and fusion (rag/retrieval.py), which
+source files are read and how (rag/sources.py).
 """
 
 from __future__ import annotations
@@ -31,9 +35,7 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import re
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -42,17 +44,20 @@ import faiss
 import numpy as np
 from tqdm import tqdm
 
+from . import builds
+from .builds import BuildError, unwritable
 from .chunks import Chunk, chunk_documents
 from .citations import split_sentences
-from .documents import Document, Paragraph, heading_level, load_folder, source_files
+from .documents import Document, Paragraph, heading_level, load_folder
 from .embeddings import Embedder, make_embedder
 from .lexical import LexicalIndex
 from .settings import Settings
+from .sources import scan
 from .synonyms import Synonyms
 
 log = logging.getLogger("rag")
 
-FORMAT_VERSION = 8  # bump when the layout or chunk/lexical logic changes
+FORMAT_VERSION = 9  # bump when the layout or chunk/lexical logic changes
 _BATCH = 32
 
 
@@ -72,6 +77,13 @@ class Index:
 
     def paragraph(self, doc: str, number: int) -> Paragraph:
         return self.documents[doc].paragraph(number)
+
+    def require_doc(self, name: str) -> Document:
+        """The document with this file name; ValueError listing the valid names otherwise."""
+        if name in self.documents:
+            return self.documents[name]
+        names = "、".join(sorted(self.documents))
+        raise ValueError(f"没有名为 {name!r} 的文件 (unknown document); 可选的文件: {names}")
 
     @functools.cached_property
     def synonyms(self) -> Synonyms:
@@ -116,14 +128,6 @@ def paragraph_sentences(docs: list[Document]) -> list[tuple[str, int, str]]:
     ]
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def identity(settings: Settings, embedder: Embedder) -> dict:
     """Everything a build depends on; its hash names the build."""
     return {
@@ -135,7 +139,7 @@ def identity(settings: Settings, embedder: Embedder) -> dict:
         "index_type": settings.index_type,
         "ann_threshold": settings.ann_threshold,
         "max_doc_bytes": settings.max_doc_bytes,
-        "sources": {p.name: _sha256(p) for p in source_files(settings.docs_dir)},
+        "sources": {s.name: s.sha256 for s in scan(settings.docs_dir).sources},
     }
 
 
@@ -175,6 +179,9 @@ def embed_texts(texts: list[str], embedder: Embedder, what: str, progress: bool 
 
 def build(settings: Settings, embedder: Embedder, progress: bool = True) -> Index:
     """Parse, chunk and embed every document of the docs folder, in memory."""
+    # Hashed before reading: a source edited during the build then leaves the
+    # saved build stale rather than claiming the new text.
+    ident = identity(settings, embedder)
     docs, problems = load_folder(settings.docs_dir, settings.max_doc_bytes)
     for message in problems:
         log.warning("skipped document: %s", message)
@@ -184,7 +191,6 @@ def build(settings: Settings, embedder: Embedder, progress: bool = True) -> Inde
     vectors = embed_texts([c.embed_text for c in chunks], embedder, "chunks", progress)
     sentences = paragraph_sentences(docs)
     sentence_vectors = embed_texts([s for _, _, s in sentences], embedder, "sentences", progress)
-    ident = identity(settings, embedder)
     manifest = ident | {
         "build": f"build-{_key(ident)}",
         "dim": int(vectors.shape[1]),
@@ -227,71 +233,39 @@ def _read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
+_REQUIRED = ("documents.jsonl", "chunks.jsonl", "dense.faiss", "sentences.jsonl", "sentences.npy", "lexical/")
+
+
+def _write_files(index: Index, folder: Path) -> dict:
+    _write_jsonl(folder / "documents.jsonl", (_doc_to_json(d) for d in index.documents.values()))
+    _write_jsonl(folder / "chunks.jsonl", (asdict(c) for c in index.chunks))
+    faiss.write_index(index.dense, str(folder / "dense.faiss"))
+    index.lexical.save(folder / "lexical")
+    _write_jsonl(folder / "sentences.jsonl", index.sentences)
+    np.save(folder / "sentences.npy", index.sentence_vectors)
+    return index.manifest
+
+
 def save(index: Index, folder: Path) -> Path:
-    """Write a build atomically and make it CURRENT; returns the build folder."""
-    folder.mkdir(parents=True, exist_ok=True)
-    name = index.manifest["build"]
-    tmp = folder / f".tmp-{name}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    _write_jsonl(tmp / "documents.jsonl", (_doc_to_json(d) for d in index.documents.values()))
-    _write_jsonl(tmp / "chunks.jsonl", (asdict(c) for c in index.chunks))
-    faiss.write_index(index.dense, str(tmp / "dense.faiss"))
-    index.lexical.save(tmp / "lexical")
-    _write_jsonl(tmp / "sentences.jsonl", index.sentences)
-    np.save(tmp / "sentences.npy", index.sentence_vectors)
-    files = {p.relative_to(tmp).as_posix(): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
-    manifest = index.manifest | {"files": files, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-    for p in tmp.rglob("*"):
-        if p.is_dir():
-            continue
-        with open(p, "rb") as f:
-            os.fsync(f.fileno())
-    target = folder / name
-    if target.exists():
-        shutil.rmtree(target)
-    os.replace(tmp, target)
-    _write_current(folder, name)
-    for old in folder.glob("build-*"):
-        if old.name != name:
-            shutil.rmtree(old, ignore_errors=True)
-    for tmp_left in folder.glob(".tmp-*"):  # left by a build that was killed
-        if not _alive(int(tmp_left.name.rsplit("-", 1)[-1] or 0)):
-            shutil.rmtree(tmp_left, ignore_errors=True)
-    index.manifest = manifest
+    """Write a build and make it CURRENT, never touching the live one until
+    CURRENT names the new one (rag/builds.py); returns the build folder."""
+    target, index.manifest = builds.publish(folder, index.manifest["build"], lambda tmp: _write_files(index, tmp))
     return target
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return False
-    return pid > 0
-
-
-def _write_current(folder: Path, name: str) -> None:
-    tmp = folder / f".CURRENT-{os.getpid()}"
-    tmp.write_text(name + "\n", encoding="utf-8")
-    os.replace(tmp, folder / "CURRENT")
+def _changed(manifest: dict, expected: dict) -> list[str]:
+    return [k for k, v in expected.items() if manifest.get(k) != v]
 
 
 def load(folder: Path, expected: dict | None = None) -> Index:
     """Load the CURRENT build; IndexUnavailable if missing, stale (≠ expected) or corrupt."""
     try:
-        name = (folder / "CURRENT").read_text(encoding="utf-8").strip()
-        build_dir = folder / name
-        manifest = json.loads((build_dir / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise IndexUnavailable(f"no usable index in {folder}: {e}") from e
-    if expected is not None and any(manifest.get(k) != v for k, v in expected.items()):
-        changed = [k for k, v in expected.items() if manifest.get(k) != v]
-        raise IndexUnavailable(f"index in {build_dir} is stale (changed: {', '.join(changed)})")
-    for fname, digest in manifest.get("files", {}).items():
-        path = build_dir / fname
-        if not path.exists() or _sha256(path) != digest:
-            raise IndexUnavailable(f"index file {path} is missing or corrupted (checksum mismatch)")
+        build_dir, manifest = builds.current(folder)
+        if expected is not None and (changed := _changed(manifest, expected)):
+            raise IndexUnavailable(f"index in {build_dir} is stale (changed: {', '.join(changed)})")
+        builds.verify(build_dir, manifest, _REQUIRED)
+    except BuildError as e:
+        raise IndexUnavailable(str(e)) from e
     try:
         docs = [_doc_from_json(o) for o in _read_jsonl(build_dir / "documents.jsonl")]
         chunks = [Chunk(**{**o, "paragraphs": tuple(o["paragraphs"])}) for o in _read_jsonl(build_dir / "chunks.jsonl")]
@@ -308,19 +282,44 @@ def load(folder: Path, expected: dict | None = None) -> Index:
     return Index({d.id: d for d in docs}, chunks, dense, lexical, sentences, sentence_vectors, manifest)
 
 
+def _stale_fallback(folder: Path, expected: dict, problem: str, reason: str) -> Index:
+    """The intact build of a folder that can't be written, stale or not; an
+    IndexUnavailable at once if there is none this embedder can search."""
+    try:
+        index = load(folder)
+    except IndexUnavailable:
+        raise IndexUnavailable(
+            f"{problem}, and it holds no usable index ({reason}); make it writable or set index_dir elsewhere"
+        ) from None
+    changed = _changed(index.manifest, expected)
+    if {"format", "embedder"} & set(changed):
+        raise IndexUnavailable(f"{problem}, and its index was built with another embedder or format") from None
+    log.warning("%s: answering from its index, built before these changes: %s", problem, ", ".join(changed))
+    return index
+
+
 def load_or_build(settings: Settings, embedder: Embedder | None = None, progress: bool = True) -> Index:
-    """The index for these settings: loaded if current, otherwise rebuilt and saved."""
+    """The index for these settings: loaded if current, otherwise rebuilt and saved.
+
+    A folder that can't be written is found before any embedding. Its intact
+    build is then used even if stale, with a warning naming what changed: the
+    documents as last indexed beat rebuilding for minutes on every start and
+    keeping nothing. Without one, IndexUnavailable says so at once. A save that
+    fails after the build (disk full) keeps the built index in memory."""
     embedder = embedder or make_embedder(settings.embedder, settings.query_prefix, settings.passage_prefix)
     expected = identity(settings, embedder)
     try:
         return load(settings.index_dir, expected)
     except IndexUnavailable as e:
-        log.info("building index: %s", e)
+        reason = str(e)
+    if problem := unwritable(settings.index_dir):
+        return _stale_fallback(settings.index_dir, expected, problem, reason)
+    log.info("building index: %s", reason)
     started = time.perf_counter()
     index = build(settings, embedder, progress)
     index.manifest["build_seconds"] = round(time.perf_counter() - started, 2)
     try:
         save(index, settings.index_dir)
     except OSError as e:
-        log.warning("index folder %s is not writable (%s); using an in-memory index", settings.index_dir, e)
+        log.warning("index could not be saved in %s (%s); using an in-memory index", settings.index_dir, e)
     return index

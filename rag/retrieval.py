@@ -73,6 +73,8 @@ class Retriever:
 
     def retrieve(self, question: str, top_k: int | None = None, doc: str | None = None) -> list[Hit]:
         top_k = top_k or self.settings.top_k
+        if doc:
+            self.index.require_doc(doc)  # an unknown name is a ValueError naming the valid ones
         if self.settings.expand_queries:
             question = self.index.synonyms.expand(question)
         chunks = self.index.chunks
@@ -93,6 +95,8 @@ class Retriever:
         if doc:
             fused = {i: s for i, s in fused.items() if chunks[i].doc == doc}
         best = sorted(fused, key=fused.__getitem__, reverse=True)[: max(top_k, _RERANK)]
+        if not best:
+            return []
         if self.settings.rerank == "local":
             fused = self._rerank_local(question, q[0], best, fused)
         elif self.settings.rerank not in ("", "none"):

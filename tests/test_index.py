@@ -1,13 +1,31 @@
+import errno
 import json
 import os
+import tempfile
 
 import numpy as np
 import pytest
 
+from rag import Pipeline
 from rag.embeddings import HashingEmbedder
 from rag.index import IndexUnavailable, build, identity, load, load_or_build, make_faiss, save
 
 from .conftest import fake_settings
+from .test_sources import BAD_NAME, bad_folder
+
+
+class Counting(HashingEmbedder):
+    """The hashing fake, counting its calls: work that must not happen asserts 0."""
+
+    calls = 0
+
+    def embed(self, texts, kind):
+        self.calls += 1
+        return super().embed(texts, kind)
+
+
+def current_dir(index_dir):
+    return index_dir / (index_dir / "CURRENT").read_text().strip()
 
 
 def test_round_trip(seeds_copy, tmp_path):
@@ -74,15 +92,15 @@ def test_undecodable_seed_is_skipped_others_indexed(seeds_copy, tmp_path):
     assert any("broken.txt" in m for m in index.manifest["skipped"])
 
 
-def test_read_only_folder_falls_back_to_memory(seeds_copy, tmp_path, caplog):
-    if os.geteuid() == 0:
-        pytest.skip("root ignores folder permissions")
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
+def test_read_only_folder_fails_before_embedding(seeds_copy, tmp_path):
     ro = tmp_path / "ro"
     ro.mkdir()
     ro.chmod(0o500)
-    with caplog.at_level("WARNING", logger="rag"):
-        index = load_or_build(fake_settings(seeds_copy, ro / "idx"), HashingEmbedder(), progress=False)
-    assert index.chunks and "in-memory" in caplog.text
+    e = Counting()
+    with pytest.raises(IndexUnavailable, match="not writable"):
+        load_or_build(fake_settings(seeds_copy, ro / "idx"), e, progress=False)
+    assert e.calls == 0
 
 
 def test_save_failure_keeps_in_memory_index(seeds_copy, tmp_path, caplog, monkeypatch):
@@ -130,3 +148,121 @@ def test_structure_switch_keys_the_build_and_what_bm25_sees(seeds_copy, tmp_path
     ids = [i for i, c in enumerate(with_structure.chunks) if c.doc == doc.id]
     assert (with_structure.lexical.scores(doc.title)[ids] > 0).all()
     assert (without.lexical.scores(doc.title)[ids] == 0).any()
+
+
+def rewrite_manifest(index_dir, change) -> None:
+    path = current_dir(index_dir) / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    change(manifest)
+    path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+
+
+def test_edited_manifest_is_rejected_and_rebuilt(seeds_copy, tmp_path, caplog):
+    s = fake_settings(seeds_copy, tmp_path / "idx")
+    e = HashingEmbedder()
+    load_or_build(s, e, progress=False)
+    # The issue's case: the files' checksums dropped and a paragraph edited to match.
+    docs = current_dir(s.index_dir) / "documents.jsonl"
+    docs.write_text(docs.read_text(encoding="utf-8").replace("增长7%左右", "增长99%"), encoding="utf-8")
+    rewrite_manifest(s.index_dir, lambda m: m.pop("files"))
+    with pytest.raises(IndexUnavailable, match=r"manifest .*\(checksum mismatch\)"):
+        load(s.index_dir, identity(s, e))
+    with caplog.at_level("INFO", logger="rag"):
+        index = load_or_build(s, e, progress=False)
+    assert "checksum mismatch" in caplog.text
+    assert not any("增长99%" in p.text for d in index.documents.values() for p in d.paragraphs)
+    assert load(s.index_dir, identity(s, e)).manifest["checksum"] == index.manifest["checksum"]
+
+
+def test_manifest_must_list_every_file(seeds_copy, tmp_path):
+    from rag.builds import manifest_checksum
+
+    s = fake_settings(seeds_copy, tmp_path / "idx")
+    load_or_build(s, HashingEmbedder(), progress=False)
+
+    def drop_files(m):  # a consistent manifest that checks nothing
+        m.pop("files")
+        m["checksum"] = manifest_checksum(m)
+
+    rewrite_manifest(s.index_dir, drop_files)
+    with pytest.raises(IndexUnavailable, match=r"no checksum for documents\.jsonl"):
+        load(s.index_dir)
+    (s.index_dir / "CURRENT").write_text("../../etc\n")
+    with pytest.raises(IndexUnavailable, match="not a build"):
+        load(s.index_dir)
+
+
+def test_bad_sources_are_skipped_and_the_rest_indexed(tmp_path):
+    docs = bad_folder(tmp_path)
+    s = fake_settings(docs, tmp_path / "idx")
+    index = load_or_build(s, HashingEmbedder(), progress=False)
+    assert list(index.documents) == ["good.txt"]
+    skipped = index.manifest["skipped"]
+    assert len(skipped) == 6 and any("bad\\xff.txt" in m for m in skipped)
+    assert BAD_NAME not in identity(s, HashingEmbedder())["sources"]
+    again = load(s.index_dir, identity(s, HashingEmbedder()))  # saved: the bad name never reached the JSON
+    assert again.manifest["skipped"] == skipped
+    assert not list(s.index_dir.glob(".tmp-*"))
+
+
+def test_utf16_document_is_indexed_and_retrieved(seeds_copy, tmp_path):
+    text = "一、冰雪乐园\n郑州市新建冰雪乐园一座，占地88公顷，2024年底开园。"
+    (seeds_copy / "utf16.txt").write_bytes(text.encode("utf-16"))
+    pipe = Pipeline(fake_settings(seeds_copy, tmp_path / "idx"))
+    assert "utf16.txt" not in " ".join(pipe.index.manifest["skipped"])
+    hits = pipe.retrieve("冰雪乐园占地多少公顷?", 3)
+    assert hits[0].doc == "utf16.txt" and "占地88公顷" in hits[0].text
+
+
+def refuse_writes(monkeypatch):
+    """A read-only folder, as root too: refuse the probe file unwritable() creates."""
+
+    def refuse(*_a, **_k):
+        raise PermissionError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+
+
+def test_read_only_folder_without_index_fails_at_once(seeds_copy, tmp_path, monkeypatch):
+    refuse_writes(monkeypatch)
+    e = Counting()
+    for index_dir in (tmp_path / "idx", tmp_path / "missing" / "idx"):
+        with pytest.raises(IndexUnavailable, match=r"not writable .*Read-only file system.* no usable index"):
+            load_or_build(fake_settings(seeds_copy, index_dir), e, progress=False)
+    assert e.calls == 0
+
+
+def test_read_only_folder_serves_its_stale_index(seeds_copy, tmp_path, monkeypatch, caplog):
+    s = fake_settings(seeds_copy, tmp_path / "idx")
+    before = load_or_build(s, HashingEmbedder(), progress=False)
+    (seeds_copy / "extra.txt").write_text("一、新增文件\n郑州市新增公园20个。", encoding="utf-8")
+    refuse_writes(monkeypatch)
+    e = Counting()
+    with caplog.at_level("WARNING", logger="rag"):
+        index = load_or_build(s, e, progress=False)
+    assert e.calls == 0 and index.documents.keys() == before.documents.keys()
+    assert "not writable" in caplog.text and "built before these changes: sources" in caplog.text
+    # another embedder's vectors can't be searched with this one's queries
+    with pytest.raises(IndexUnavailable, match="another embedder"):
+        load_or_build(s, HashingEmbedder(dim=64), progress=False)
+
+
+def test_identical_rebuild_never_removes_the_live_build(seeds_copy, tmp_path):
+    s = fake_settings(seeds_copy, tmp_path / "idx")
+    index = build(s, HashingEmbedder(), progress=False)
+    first = save(index, s.index_dir)
+    (s.index_dir / ".tmp-999999").mkdir()  # a killed save's leftovers
+    (s.index_dir / ".CURRENT-999999").write_text("x")
+    second = save(index, s.index_dir)
+    assert second != first and not first.exists()
+    assert current_dir(s.index_dir) == second
+    assert sorted(p.name for p in s.index_dir.iterdir()) == [".lock", "CURRENT", second.name]
+
+
+def test_require_doc_lists_the_valid_names(fake_pipeline):
+    index = fake_pipeline().index
+    assert index.require_doc("004_7c7b9bfef2df6a5e.txt").title.startswith("郑州市2024年")
+    with pytest.raises(ValueError, match=r"nope\.txt.*000_d5ab6db1b6f64c5e\.txt、001_"):
+        index.require_doc("nope.txt")
+    with pytest.raises(ValueError, match="unknown document"):
+        fake_pipeline().retrieve("地区生产总值", 5, doc="nope.txt")
