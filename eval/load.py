@@ -160,13 +160,16 @@ def main(argv: list[str] | None = None) -> int:
     port = int(base.rsplit(":", 1)[1])
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     try:
+        sample = questions()
+        # The first answer loads the model and starts the pool: not load.
+        outcome, seconds = one_request(f"{base}/v1/chat/completions", sample[0], args.timeout)
+        print(f"warm-up: {outcome} in {seconds:.1f} s")
         if args.idle:
             idle = idle_connections(port, args.idle, pid)
             print(
                 f"idle: {idle['opened']} silent connections; server threads {idle['threads_before']} before, "
                 f"{idle['threads_during']} while open; {idle['dropped']} dropped by the server 8 s later"
             )
-        sample = questions()
         sampler = threading.Event()
         peak = [threads_of(pid) if pid else 0]
 

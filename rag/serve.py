@@ -267,13 +267,16 @@ class Job:
 
 
 class AnswerPool:
-    """At most `workers` answers at once and `queue` more waiting; `submit`
-    returns None beyond that, so the caller can say busy at once."""
+    """At most `workers` answers at once and `queue` more waiting, and no more
+    waiting than would take about `max_wait` seconds at the recent pace (a slow
+    or busy machine gets a shorter queue); `submit` returns None beyond that,
+    so the caller can say busy at once instead of making the client wait."""
 
-    def __init__(self, pipe: Pipeline, workers: int = 2, queue: int = 16):
+    def __init__(self, pipe: Pipeline, workers: int = 2, queue: int = 16, max_wait: float = 8.0):
         self.pipe = pipe
         self.workers = workers
         self.limit = workers + queue
+        self.max_wait = max_wait
         self.executor = ThreadPoolExecutor(workers, thread_name_prefix="answer")
         self._lock = threading.Lock()
         self.pending = 0
@@ -281,7 +284,8 @@ class AnswerPool:
 
     def submit(self, question: str, history: list[str]) -> Job | None:
         with self._lock:
-            if self.pending >= self.limit:
+            ahead = max(0, self.pending - self.workers + 1)  # answers to finish before this one starts
+            if self.pending >= self.limit or ahead / self.workers * self.mean_s > self.max_wait:
                 return None
             self.pending += 1
         job = Job(asyncio.get_running_loop())
@@ -550,11 +554,12 @@ class Server:
         *,
         workers: int,
         queue: int,
+        max_wait: float,
         head_timeout: float,
         body_timeout: float,
         keep_alive: float,
     ):
-        self.pool = AnswerPool(pipe, workers, queue)
+        self.pool = AnswerPool(pipe, workers, queue, max_wait)
         self.socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.socket.bind((host, port))
@@ -593,6 +598,7 @@ def serve(
     *,
     workers: int = 2,
     queue: int = 16,
+    max_wait: float = 8.0,
     head_timeout: float = 5.0,
     body_timeout: float = 10.0,
     keep_alive: float = 5.0,
@@ -600,9 +606,10 @@ def serve(
     """A server bound and ready; call `.serve_forever()` (or run it in a thread).
 
     `workers` answers run at once (the model takes turns anyway; the second
-    retrieves and checks meanwhile) and `queue` more wait; a request beyond
-    that gets 503 with Retry-After. A client must send its request head within
+    retrieves and checks meanwhile) and `queue` more wait, as long as the wait
+    looks shorter than `max_wait` seconds; a request beyond that gets 503 with
+    Retry-After. A client must send its request head within
     `head_timeout` seconds and its body within `body_timeout`; an idle
     keep-alive connection is closed after `keep_alive`."""
     timeouts = {"head_timeout": head_timeout, "body_timeout": body_timeout, "keep_alive": keep_alive}
-    return Server(pipe, host, port, workers=workers, queue=queue, **timeouts)
+    return Server(pipe, host, port, workers=workers, queue=queue, max_wait=max_wait, **timeouts)

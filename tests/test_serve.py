@@ -1,3 +1,4 @@
+import asyncio
 import json
 import re
 import socket
@@ -11,7 +12,7 @@ import pytest
 
 from rag import Pipeline
 from rag.generation import ScriptedLLM, first_choices
-from rag.serve import BUSY, MAX_BODY, serve
+from rag.serve import BUSY, MAX_BODY, AnswerPool, serve
 
 from .conftest import fake_settings
 
@@ -310,3 +311,19 @@ def test_a_client_that_leaves_stops_its_answer(start, held, stream):
     time.sleep(0.5)  # the server sees the connection close
     held.gate.set()
     assert held.closed.wait(10) and not held.finished.is_set()
+
+
+def test_the_queue_is_shorter_when_answers_are_slow(held):
+    """A queue of 16 at 10 s an answer would be a 160 s wait: past `max_wait`
+    of waiting at the recent pace, a request is turned away at once too."""
+
+    async def admitted() -> list[bool]:
+        pool = AnswerPool(held, workers=1, queue=16, max_wait=8)
+        pool.mean_s = 10.0
+        try:
+            return [pool.submit(Q, []) is not None for _ in range(2)]
+        finally:
+            held.gate.set()
+            pool.close()
+
+    assert asyncio.run(admitted()) == [True, False]  # the free worker takes one; the wait would be 10 s
