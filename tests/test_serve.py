@@ -327,3 +327,9 @@ def test_the_queue_is_shorter_when_answers_are_slow(held):
             pool.close()
 
     assert asyncio.run(admitted()) == [True, False]  # the free worker takes one; the wait would be 10 s
+
+
+def test_brackets_inside_strings_are_not_nesting(server):
+    question = Q + "[" * 50 + '\\"' + "{" * 50
+    with post(server, {"messages": [{"role": "user", "content": question}], "tags": [[["ok"]]]}) as r:
+        assert r.status == 200 and "7%左右" in json.load(r)["choices"][0]["message"]["content"]
