@@ -50,6 +50,7 @@ EXAMPLES = [
     "郑州关停了多少家小碳素厂?",
 ]
 ALL_DOCS = ""  # dropdown value for 全部文件
+MAX_UPLOAD = "1kb"  # Gradio's upload endpoint; the page has no upload
 EMPTY_HINT = "请输入您的问题，例如：2024年郑州市地区生产总值预期增长多少？"
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 
@@ -361,6 +362,9 @@ def build_app(pipe: Pipeline) -> gr.Blocks:
 def serve(pipe: Pipeline, host: str = "127.0.0.1", port: int = 7860, **launch_kwargs) -> gr.Blocks:
     """Build and launch the page; extra arguments go to `Blocks.launch`."""
     demo = build_app(pipe)
+    # The page takes no files, but Gradio's upload endpoint exists regardless
+    # (and accepted 50 MB): keep what it can be sent tiny.
+    launch_kwargs = {"max_file_size": MAX_UPLOAD} | launch_kwargs
     demo.launch(server_name=host, server_port=port, share=False, css=CSS, head=HEAD, ssr_mode=False, **launch_kwargs)
     return demo
 

@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     p_serve = sub.add_parser("serve", help="OpenAI-compatible chat completions endpoint")
     p_serve.add_argument("--host", default="127.0.0.1")
     p_serve.add_argument("--port", type=int, default=8000)
+    p_serve.add_argument("--workers", type=int, default=2, help="answers computed at once")
+    p_serve.add_argument("--queue", type=int, default=16, help="answers waiting beyond those; more get 503 busy")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     logging.getLogger("faiss").setLevel(logging.WARNING)
@@ -105,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 
         pipe = Pipeline(settings)
         pipe.index  # noqa: B018 - load before the first request, not during it
-        server = serve(pipe, args.host, args.port)
+        server = serve(pipe, args.host, args.port, workers=args.workers, queue=args.queue)
         print(f"serving on http://{args.host}:{server.server_port}/v1/chat/completions", flush=True)
         try:
             server.serve_forever()

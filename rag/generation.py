@@ -28,13 +28,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import http.client
 import json
 import logging
 import os
 import queue
+import socket
 import threading
-import urllib.error
-import urllib.request
+import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -303,7 +305,12 @@ class TransformersLLM:
 
 
 class OpenAILLM:
-    """Chat completions from an OpenAI-compatible server, streamed (SSE)."""
+    """Chat completions from an OpenAI-compatible server, streamed (SSE).
+
+    `timeout` bounds the whole call, not each read: a server trickling a line
+    now and then is cut off at the deadline like one that says nothing. A
+    stream that ends before the server said it finished (`[DONE]` or a
+    `finish_reason`) is an error, not a short answer."""
 
     def __init__(self, base_url: str, model: str, api_key: str = "", timeout: float = 60.0):
         self.base_url = base_url.rstrip("/")
@@ -311,6 +318,25 @@ class OpenAILLM:
         self.api_key = api_key
         self.timeout = timeout
         self.name = f"openai:{model}@{self.base_url}"
+
+    def _connect(self, body: dict) -> tuple[http.client.HTTPConnection, socket.socket]:
+        """A connection with the request sent, and its socket (kept apart:
+        http.client drops `conn.sock` when the response will close it)."""
+        url = urllib.parse.urlsplit(f"{self.base_url}/chat/completions")
+        kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+        conn = kind(url.hostname or "127.0.0.1", url.port, timeout=self.timeout)
+        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        path = url.path + (f"?{url.query}" if url.query else "")
+        try:
+            conn.connect()
+            sock = conn.sock
+            conn.request("POST", path, json.dumps(body).encode(), headers)
+        except (OSError, http.client.HTTPException) as e:
+            conn.close()
+            raise LLMError(f"LLM server {self.base_url} unreachable or failed: {e}") from e
+        return conn, sock
 
     def stream(self, prompt, *, max_tokens, choices=None, max_choices=1):
         body: dict = {
@@ -322,34 +348,68 @@ class OpenAILLM:
         }
         if choices:
             body["grammar"] = gbnf_choices(choices, max_choices)  # llama.cpp server honours it
-        request = urllib.request.Request(
-            f"{self.base_url}/chat/completions",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"}
-            | ({"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}),
-        )
-        try:
-            response = urllib.request.urlopen(request, timeout=self.timeout)
-        except (urllib.error.URLError, TimeoutError, OSError) as e:
-            raise LLMError(f"LLM server {self.base_url} unreachable or failed: {e}") from e
-        with response:
+        deadline = time.monotonic() + self.timeout
+        conn, sock = self._connect(body)
+        # At the deadline the socket is shut: that ends any read in progress,
+        # however the server paces its bytes (a per-read timeout would not).
+        expired = threading.Event()
+
+        def expire():
+            expired.set()
             try:
-                for raw in response:
-                    line = raw.decode("utf-8", "replace").strip()
-                    if not line.startswith("data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == "[DONE]":
-                        return
-                    try:
-                        event = json.loads(data)
-                        delta = event["choices"][0].get("delta") or {}
-                    except (ValueError, KeyError, IndexError, TypeError) as e:
-                        raise LLMError(f"LLM server {self.base_url} sent a malformed event: {data[:80]!r}") from e
-                    if delta.get("content"):
-                        yield delta["content"]
-            except (TimeoutError, OSError) as e:
-                raise LLMError(f"LLM server {self.base_url} timed out or dropped the stream: {e}") from e
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+        watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), expire)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            yield from self._events(conn, sock, deadline)
+        except (OSError, http.client.HTTPException) as e:
+            # Each read may only wait out the time left, so its timeout is the deadline too.
+            if expired.is_set() or isinstance(e, TimeoutError):
+                raise LLMError(f"LLM server {self.base_url} did not finish within {self.timeout:g} s") from e
+            raise LLMError(f"LLM server {self.base_url} timed out or dropped the stream: {e}") from e
+        except LLMError:
+            if expired.is_set():
+                raise LLMError(f"LLM server {self.base_url} did not finish within {self.timeout:g} s") from None
+            raise
+        finally:
+            watchdog.cancel()
+            conn.close()
+
+    def _events(self, conn: http.client.HTTPConnection, sock: socket.socket, deadline: float) -> Iterator[str]:
+        """The content pieces of the response; returns once the server says it finished."""
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        response = conn.getresponse()
+        if response.status != 200:
+            detail = response.read(200).decode("utf-8", "replace")
+            raise LLMError(f"LLM server {self.base_url} answered HTTP {response.status}: {detail}")
+        finished = False
+        while True:
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            raw = response.readline()
+            if not raw:
+                break
+            line = raw.decode("utf-8", "replace").strip()
+            if not line.startswith("data:"):
+                continue
+            data = line[5:].strip()
+            if data == "[DONE]":
+                return
+            try:
+                event = json.loads(data)
+                choice = event["choices"][0]
+                delta = choice.get("delta") or {}
+            except (ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
+                raise LLMError(f"LLM server {self.base_url} sent a malformed event: {data[:80]!r}") from e
+            if delta.get("content"):
+                yield delta["content"]
+            finished = finished or bool(choice.get("finish_reason"))
+        if not finished:
+            # The server went away mid-answer: what came so far is not the answer.
+            raise LLMError(f"LLM server {self.base_url} closed the stream before the answer was finished")
 
 
 # ---------------------------------------------------------------- fake

@@ -1,34 +1,337 @@
 """An OpenAI-compatible endpoint of our own: `python -m rag serve`.
 
 `POST /v1/chat/completions` takes the usual `messages` (the last user message
-is the question, earlier user messages are the conversation) and answers with
-the checked, cited answer: the message content is the answer text followed by
-its sources, and a `citations` field carries them as structured data.
-`"stream": true` streams the checked sentences as server-sent events.
-`GET /v1/models` and `GET /health` exist for clients that probe them.
+is the question, earlier user messages are the conversation; content is text or
+OpenAI text parts) and answers with the checked, cited answer: the message
+content is the answer text followed by its sources, and a `citations` field
+carries them as structured data. `"stream": true` streams the checked sentences
+as server-sent events. `GET /v1/models` and `GET /health` exist for clients
+that probe them.
 
-Built on the standard library's threading HTTP server: one thread a request,
-answers themselves take turns on the model. Requests are bounded (body size,
-question length); bad requests get a 400 with a readable message.
+Built on uvicorn (h11) and starlette rather than the standard library's
+`http.server`, because they do what a public server must and `http.server`
+doesn't: h11 frames every request by its length, so a body left unread is
+discarded, never parsed as the next request; connections live on one asyncio
+loop, so a thousand idle clients cost no threads; keep-alive connections time
+out. What uvicorn doesn't bound, a client trickling its request head, is
+bounded here (`_Protocol`), and so is reading the body.
+
+Answers run in a bounded pool (`AnswerPool`: `workers` threads, at most `queue`
+answers waiting); beyond that a request gets 503 with `Retry-After` at once
+rather than a long wait. A client that goes away stops its answer between
+sentences. Every error is JSON with a plain Chinese and English message,
+never a Python internal; the body is limited in size, JSON nesting and
+integer length before it is parsed.
 
 Deliberately not done here: authentication, TLS, or running several models.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import itertools
 import json
 import logging
+import math
+import re
+import socket
+import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 
-from .answering import Answer
+import h11
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from .answering import Answer, validate_question
 from .pipeline import Pipeline
 
 log = logging.getLogger("rag")
 
 MAX_BODY = 1 << 20  # 1 MiB: far more than any question needs
+MAX_DEPTH = 32  # JSON nesting: a chat body needs 4 ({ messages [ { content [ {)
+MAX_INT_DIGITS = 20  # any integer a client has reason to send
 MODEL_NAME = "govrag"
+BUSY = "服务繁忙，请稍后重试 (busy, retry later)"
+
+
+# ---------------------------------------------------------------- errors
+
+
+class Problem(Exception):
+    """An error reply: status, a plain message, and whether to close the
+    connection (when the rest of the body is not worth reading)."""
+
+    def __init__(self, status: int, message: str, *, close: bool = False, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.message = status, message
+        self.headers = (headers or {}) | ({"Connection": "close"} if close else {})
+
+
+def error_body(status: int, message: str) -> dict:
+    kind = {500: "server_error", 503: "server_busy"}.get(status, "invalid_request_error")
+    return {"error": {"message": message, "type": kind, "code": status}}
+
+
+def error_response(status: int, message: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse(error_body(status, message), status, headers=headers)
+
+
+_HTTP_MESSAGES = {
+    404: "没有这个地址 (no such path)",
+    405: "不支持此请求方法 (method not allowed)",
+}
+
+
+async def _on_problem(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Problem)
+    return error_response(exc.status, exc.message, exc.headers)
+
+
+async def _on_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = _HTTP_MESSAGES.get(exc.status_code, f"请求无效 (HTTP {exc.status_code})")
+    if exc.status_code == 404:
+        message = f"{message}: {request.url.path}"
+    return error_response(exc.status_code, message, exc.headers)
+
+
+async def _on_crash(_request: Request, exc: Exception) -> Response:
+    log.error("serve: request failed", exc_info=exc)
+    return error_response(500, "服务器内部错误 (internal server error)")
+
+
+# ---------------------------------------------------------------- the request
+
+
+class _TooLong(ValueError):
+    pass
+
+
+def _bounded_int(text: str) -> int:
+    # Python refuses >4300 digits with a message naming sys.set_int_max_str_digits;
+    # nobody has reason to send more than a few.
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _TooLong(text)
+    return int(text)
+
+
+def _no_constant(name: str):
+    raise ValueError(name)
+
+
+_STEP = [0] * 256
+_STEP[ord("[")] = _STEP[ord("{")] = 1
+_STEP[ord("]")] = _STEP[ord("}")] = -1
+_STRING = re.compile(rb'"[^"]*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_depth(raw: bytes) -> int:
+    """How deep the arrays and objects of a JSON text nest, counted without
+    parsing: escapes, then strings, are removed, and the brackets left are
+    summed (linear time; no regex backtracking on hostile input)."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
+        return 0  # too few brackets to nest too deep: the usual case, at no cost
+    # Left to right, as JSON reads them: \\ first, so \\" stays a closing quote.
+    unescaped = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = _STRING.sub(b"", unescaped).translate(None, _NOT_BRACKETS)
+    return max(itertools.accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+def parse_json(raw: bytes) -> object:
+    """The body as JSON, or a Problem with a plain message."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Problem(400, "请求体不是有效的 UTF-8 (the body is not valid UTF-8)") from None
+    if json_depth(raw) > MAX_DEPTH:
+        raise Problem(400, f"JSON 嵌套过深，最多 {MAX_DEPTH} 层 (JSON nested deeper than {MAX_DEPTH})")
+    try:
+        return json.loads(text, parse_int=_bounded_int, parse_constant=_no_constant)
+    except _TooLong:
+        message = f"数字过长，最多 {MAX_INT_DIGITS} 位 (a number has more than {MAX_INT_DIGITS} digits)"
+        raise Problem(400, message) from None
+    except json.JSONDecodeError as e:
+        where = f"line {e.lineno} column {e.colno}"
+        raise Problem(400, f"请求体不是有效的 JSON (the body is not valid JSON: {e.msg} at {where})") from None
+    except ValueError:  # NaN / Infinity
+        raise Problem(400, "JSON 中不允许 NaN 或 Infinity (NaN and Infinity are not JSON)") from None
+    except RecursionError:  # not reachable past json_depth; kept so it can never escape
+        raise Problem(400, f"JSON 嵌套过深 (JSON nested deeper than {MAX_DEPTH})") from None
+
+
+def content_text(content, *, strict: bool) -> str:
+    """A message's text: a string, or OpenAI content parts ([{"type": "text",
+    "text": …}]). With `strict`, anything else is an error, not ignored."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
+                texts.append(part["text"])
+            elif strict:
+                raise Problem(400, "只支持文本内容 (only text content parts are supported)")
+        return "".join(texts)
+    if strict:
+        raise Problem(400, "消息内容必须是文本 (message content must be text or text parts)")
+    return ""
+
+
+def parse_request(body: object) -> tuple[str, list[str], bool]:
+    """(question, earlier user questions, stream) from a chat completions body."""
+    if not isinstance(body, dict):
+        raise Problem(400, "请求体必须是 JSON 对象 (the body must be a JSON object)")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise Problem(400, "'messages' 必须是非空列表 ('messages' must be a non-empty list)")
+    users = [m.get("content") for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+    if not users:
+        raise Problem(400, "缺少用户消息 (there is no user message)")
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise Problem(400, "'stream' 必须是 true 或 false ('stream' must be a boolean)")
+    question = content_text(users[-1], strict=True)
+    history = [t for u in users[:-1] if (t := content_text(u, strict=False))]
+    return question, history, stream
+
+
+async def read_body(request: Request, timeout: float) -> bytes:
+    """The request body, at most MAX_BODY, read within `timeout` seconds."""
+    declared = request.headers.get("content-length")  # h11 has checked it is a number
+    if declared is not None and int(declared) > MAX_BODY:
+        raise Problem(413, f"请求体过大，最多 {MAX_BODY} 字节 (the body is over {MAX_BODY} bytes)", close=True)
+    chunks: list[bytes] = []
+
+    async def gather() -> None:
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise Problem(413, f"请求体过大，最多 {MAX_BODY} 字节 (the body is over {MAX_BODY} bytes)", close=True)
+            chunks.append(chunk)
+
+    try:
+        await asyncio.wait_for(gather(), timeout)
+    except TimeoutError:
+        raise Problem(408, f"请求体读取超时 (the body took over {timeout:g} s)", close=True) from None
+    return b"".join(chunks)
+
+
+# ---------------------------------------------------------------- answering
+
+
+_END = object()  # after the last item of a job
+
+
+class Job:
+    """One answer run on a pool thread, its items handed to the event loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.items: asyncio.Queue = asyncio.Queue()
+        self.cancelled = threading.Event()
+
+    def _put(self, item) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self.items.put_nowait, item)
+        except RuntimeError:  # the loop has closed: the server stopped
+            self.cancelled.set()
+
+    def run(self, pipe: Pipeline, question: str, history: list[str]) -> None:
+        if self.cancelled.is_set():  # the client left while this waited its turn
+            return self._put(_END)
+        items = pipe.ask_stream(question, history=history)
+        try:
+            for item in items:
+                self._put(item)
+                if self.cancelled.is_set():
+                    break
+        except Exception as e:  # handed to the request, which says what it can
+            self._put(e)
+        finally:
+            items.close()  # a generator left open keeps the model's lock until collected
+        self._put(_END)
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+
+class AnswerPool:
+    """At most `workers` answers at once and `queue` more waiting, and no more
+    waiting than would take about `max_wait` seconds at the recent pace (a slow
+    or busy machine gets a shorter queue); `submit` returns None beyond that,
+    so the caller can say busy at once instead of making the client wait."""
+
+    def __init__(self, pipe: Pipeline, workers: int = 2, queue: int = 16, max_wait: float = 8.0):
+        self.pipe = pipe
+        self.workers = workers
+        self.limit = workers + queue
+        self.max_wait = max_wait
+        self.executor = ThreadPoolExecutor(workers, thread_name_prefix="answer")
+        self._lock = threading.Lock()
+        self.pending = 0
+        self.mean_s = 1.0  # recent answer time, for Retry-After
+
+    def submit(self, question: str, history: list[str]) -> Job | None:
+        with self._lock:
+            ahead = max(0, self.pending - self.workers + 1)  # answers to finish before this one starts
+            if self.pending >= self.limit or ahead / self.workers * self.mean_s > self.max_wait:
+                return None
+            self.pending += 1
+        job = Job(asyncio.get_running_loop())
+        self.executor.submit(self._run, job, question, history)
+        return job
+
+    def _run(self, job: Job, question: str, history: list[str]) -> None:
+        started = time.perf_counter()
+        try:
+            job.run(self.pipe, question, history)
+        finally:
+            with self._lock:
+                self.pending -= 1
+                self.mean_s = 0.8 * self.mean_s + 0.2 * (time.perf_counter() - started)
+
+    def retry_after(self) -> int:
+        """Seconds until a slot is likely free: the queue ahead, at the recent pace."""
+        with self._lock:
+            return max(1, min(60, math.ceil(self.pending / self.workers * self.mean_s)))
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+class _Gone(Exception):
+    """The client disconnected."""
+
+
+async def _until_disconnect(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def next_item(job: Job, request: Request):
+    """The job's next item; raises _Gone (and cancels the job) if the client leaves first."""
+    get = asyncio.ensure_future(job.items.get())
+    gone = asyncio.ensure_future(_until_disconnect(request))
+    try:
+        done, _ = await asyncio.wait({get, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    if get in done:
+        return get.result()
+    get.cancel()
+    job.cancel()
+    raise _Gone
 
 
 def sources_text(answer: Answer) -> str:
@@ -53,138 +356,260 @@ def citations_json(answer: Answer) -> list[dict]:
     ]
 
 
-def parse_request(body: dict) -> tuple[str, list[str], bool]:
-    """(question, earlier user questions, stream) from a chat completions body."""
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise ValueError("'messages' must be a non-empty list")
-    users = [m.get("content") for m in messages if isinstance(m, dict) and m.get("role") == "user"]
-    if not users or not isinstance(users[-1], str):
-        raise ValueError("the last user message must have text content")
-    history = [u for u in users[:-1] if isinstance(u, str)]
-    return users[-1], history, bool(body.get("stream"))
-
-
-def make_handler(pipe: Pipeline):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, fmt, *args):
-            log.debug("serve: " + fmt, *args)
-
-        def _json(self, status: int, payload: dict) -> None:
-            data = json.dumps(payload, ensure_ascii=False).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _error(self, status: int, message: str) -> None:
-            self._json(status, {"error": {"message": message, "type": "invalid_request_error"}})
-
-        def do_GET(self):
-            if self.path.rstrip("/") in ("/health", ""):
-                self._json(200, {"status": "ok"})
-            elif self.path.rstrip("/") == "/v1/models":
-                self._json(200, {"object": "list", "data": [{"id": MODEL_NAME, "object": "model"}]})
-            else:
-                self._error(404, f"no such path: {self.path}")
-
-        def do_POST(self):
-            if self.path.rstrip("/") != "/v1/chat/completions":
-                return self._error(404, f"no such path: {self.path}")
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                return self._error(400, "bad Content-Length")
-            if length <= 0 or length > MAX_BODY:
-                return self._error(413 if length > MAX_BODY else 400, "request body missing or too large")
-            try:
-                body = json.loads(self.rfile.read(length).decode("utf-8"))
-                if not isinstance(body, dict):
-                    raise ValueError("the body must be a JSON object")
-                question, history, stream = parse_request(body)
-                items = pipe.ask_stream(question, history=history)
-                first = next(items)  # validation errors surface here, before any reply
-            except (ValueError, UnicodeDecodeError) as e:
-                return self._error(400, str(e))
-            rid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
-            if stream:
-                self._stream(rid, first, items)
-            else:
-                *_, answer = [first, *items]
-                self._json(200, self._completion(rid, answer))
-
-        def _completion(self, rid: str, answer: Answer) -> dict:
-            return {
-                "id": rid,
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": MODEL_NAME,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": answer.text + sources_text(answer)},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "citations": citations_json(answer),
-                "refused": answer.refused,
+def completion(rid: str, answer: Answer) -> dict:
+    return {
+        "id": rid,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": MODEL_NAME,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": answer.text + sources_text(answer)},
+                "finish_reason": "stop",
             }
-
-        def _stream(self, rid: str, first, items) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream; charset=utf-8")
-            self.send_header("Cache-Control", "no-cache")
-            self.send_header("Connection", "close")
-            self.end_headers()
-            self.close_connection = True
-
-            def event(payload: dict) -> None:
-                self.wfile.write(f"data: {json.dumps(payload, ensure_ascii=False)}\n\n".encode())
-                self.wfile.flush()
-
-            def chunk(delta: dict, finish=None, **extra) -> dict:
-                return {
-                    "id": rid,
-                    "object": "chat.completion.chunk",
-                    "created": int(time.time()),
-                    "model": MODEL_NAME,
-                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-                } | extra
-
-            try:
-                event(chunk({"role": "assistant"}))
-                for item in _chain(first, items):
-                    if isinstance(item, Answer):
-                        event(
-                            chunk(
-                                {"content": sources_text(item)},
-                                "stop",
-                                citations=citations_json(item),
-                                refused=item.refused,
-                            )
-                        )
-                    else:
-                        event(chunk({"content": item}))
-                self.wfile.write(b"data: [DONE]\n\n")
-            except (BrokenPipeError, ConnectionResetError):
-                log.info("serve: client went away mid-stream")
-
-    return Handler
+        ],
+        "citations": citations_json(answer),
+        "refused": answer.refused,
+    }
 
 
-def _chain(first, rest):
-    yield first
-    yield from rest
+def chunk(rid: str, delta: dict, finish=None, **extra) -> dict:
+    return {
+        "id": rid,
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": MODEL_NAME,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    } | extra
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # the default 5 resets connections under a burst of clients
+def sse(payload: dict) -> bytes:
+    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n".encode()
 
 
-def serve(pipe: Pipeline, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
-    """A server bound and ready; call `.serve_forever()` (or run it in a thread)."""
-    return _Server((host, port), make_handler(pipe))
+def _failure(item: Exception) -> Problem:
+    """What a client is told of a failed answer: the pipeline's own message
+    about the question, or a plain 500 (the details go to the log)."""
+    if isinstance(item, ValueError):
+        return Problem(400, str(item))
+    log.error("serve: answering failed", exc_info=item)
+    return Problem(500, "回答失败，服务器内部错误 (answering failed: internal server error)")
+
+
+async def events(rid: str, first, job: Job) -> AsyncIterator[bytes]:
+    """The answer as server-sent events; starlette stops iterating (and the
+    `finally` cancels the job) when the client disconnects."""
+    try:
+        yield sse(chunk(rid, {"role": "assistant"}))
+        item = first
+        while item is not _END:
+            if isinstance(item, Exception):
+                problem = _failure(item)
+                yield sse(error_body(problem.status, problem.message))
+                return  # no [DONE]: the answer did not finish
+            if isinstance(item, Answer):
+                extra = {"citations": citations_json(item), "refused": item.refused}
+                yield sse(chunk(rid, {"content": sources_text(item)}, "stop", **extra))
+            else:
+                yield sse(chunk(rid, {"content": item}))
+            item = await job.items.get()
+        yield b"data: [DONE]\n\n"
+    finally:
+        job.cancel()
+
+
+async def chat_completions(request: Request) -> Response:
+    state = request.app.state
+    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise Problem(415, "Content-Type 必须是 application/json (Content-Type must be application/json)")
+    try:
+        raw = await read_body(request, state.body_timeout)
+    except ClientDisconnect:
+        return Response(status_code=400)  # nobody to tell
+    question, history, stream = parse_request(parse_json(raw))
+    pool: AnswerPool = state.pool
+    try:  # here, not only in the pipeline: a bad question is a 400 however busy the pool
+        validate_question(question, pool.pipe.settings.max_question_chars)
+    except ValueError as e:
+        raise Problem(400, str(e)) from None
+    job = pool.submit(question, history)
+    if job is None:
+        raise Problem(503, BUSY, headers={"Retry-After": str(pool.retry_after())})
+    try:
+        first = await next_item(job, request)  # a bad question fails here, before any reply
+        if isinstance(first, Exception):
+            raise _failure(first)
+        if first is _END:
+            raise Problem(500, "回答失败 (answering failed)")
+        rid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        if stream:
+            headers = {"Cache-Control": "no-cache"}
+            return StreamingResponse(events(rid, first, job), media_type="text/event-stream", headers=headers)
+        item = first
+        while not isinstance(item, Answer):
+            item = await next_item(job, request)
+            if isinstance(item, Exception):
+                raise _failure(item)
+            if item is _END:
+                raise Problem(500, "回答失败 (answering failed)")
+        return JSONResponse(completion(rid, item))
+    except _Gone:
+        log.info("serve: client went away; answer stopped")
+        return Response(status_code=499)  # never delivered
+    except BaseException:
+        job.cancel()
+        raise
+
+
+async def models(_request: Request) -> Response:
+    return JSONResponse({"object": "list", "data": [{"id": MODEL_NAME, "object": "model"}]})
+
+
+async def health(_request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def make_app(pool: AnswerPool, body_timeout: float = 10.0) -> Starlette:
+    """The ASGI app over an answer pool."""
+    app = Starlette(
+        routes=[
+            Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+            Route("/v1/chat/completions/", chat_completions, methods=["POST"]),
+            Route("/v1/models", models, methods=["GET"]),
+            Route("/health", health, methods=["GET"]),
+            Route("/", health, methods=["GET"]),
+        ],
+        exception_handlers={Problem: _on_problem, HTTPException: _on_http_exception, Exception: _on_crash},
+    )
+    app.state.pool = pool
+    app.state.body_timeout = body_timeout
+    return app
+
+
+# ---------------------------------------------------------------- the connection
+
+
+class _Protocol(H11Protocol):
+    """uvicorn's h11 protocol, plus a deadline for each request head: uvicorn
+    times out idle keep-alive connections, but a client that keeps sending a
+    byte of headers now and then would hold its connection for ever. Also its
+    own 400 (a malformed request) as JSON, like every other error."""
+
+    def __init__(self, *args, head_timeout: float, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.head_timeout = head_timeout
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def _arm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        self._head_timer = self.loop.call_later(self.head_timeout, self._head_late)
+
+    def _head_late(self) -> None:
+        # Only between requests (waiting for a head, or draining a body the app
+        # didn't read): a request in the app has its own body deadline.
+        between = self.cycle is None or self.cycle.response_complete
+        if between and not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self._arm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm()
+
+    def connection_lost(self, exc) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        super().connection_lost(exc)
+
+    def send_400_response(self, msg: str) -> None:
+        data = json.dumps(error_body(400, "无效的 HTTP 请求 (invalid HTTP request)"), ensure_ascii=False).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(data)).encode()),
+            (b"connection", b"close"),
+        ]
+        try:
+            for event in (h11.Response(status_code=400, headers=headers), h11.Data(data=data), h11.EndOfMessage()):
+                self.transport.write(self.conn.send(event))
+        except h11.LocalProtocolError:  # a response had already begun: nothing more to say
+            pass
+        self.transport.close()
+
+
+class Server:
+    """The endpoint, bound and listening: `serve_forever()` runs it in the
+    calling thread, `shutdown()` (from another) stops it."""
+
+    def __init__(
+        self,
+        pipe: Pipeline,
+        host: str,
+        port: int,
+        *,
+        workers: int,
+        queue: int,
+        max_wait: float,
+        head_timeout: float,
+        body_timeout: float,
+        keep_alive: float,
+    ):
+        self.pool = AnswerPool(pipe, workers, queue, max_wait)
+        self.socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind((host, port))
+        self.socket.listen(2048)  # connections wait in the kernel until the loop runs
+        self.server_port = self.socket.getsockname()[1]
+        config = uvicorn.Config(
+            make_app(self.pool, body_timeout),
+            http=functools.partial(_Protocol, head_timeout=head_timeout),
+            lifespan="off",
+            log_config=None,  # the application's logging, not uvicorn's
+            access_log=False,
+            proxy_headers=False,
+            server_header=False,
+            timeout_keep_alive=keep_alive,
+            timeout_graceful_shutdown=5,
+        )
+        self._server = uvicorn.Server(config)
+        self._stopped = threading.Event()
+
+    def serve_forever(self) -> None:
+        try:
+            self._server.run(sockets=[self.socket])
+        finally:
+            self.pool.close()
+            self._stopped.set()
+
+    def shutdown(self, timeout: float = 15.0) -> None:
+        self._server.should_exit = True
+        self._stopped.wait(timeout)
+
+
+def serve(
+    pipe: Pipeline,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    workers: int = 2,
+    queue: int = 16,
+    max_wait: float = 8.0,
+    head_timeout: float = 5.0,
+    body_timeout: float = 10.0,
+    keep_alive: float = 5.0,
+) -> Server:
+    """A server bound and ready; call `.serve_forever()` (or run it in a thread).
+
+    `workers` answers run at once (the model takes turns anyway; the second
+    retrieves and checks meanwhile) and `queue` more wait, as long as the wait
+    looks shorter than `max_wait` seconds; a request beyond that gets 503 with
+    Retry-After. A client must send its request head within
+    `head_timeout` seconds and its body within `body_timeout`; an idle
+    keep-alive connection is closed after `keep_alive`."""
+    timeouts = {"head_timeout": head_timeout, "body_timeout": body_timeout, "keep_alive": keep_alive}
+    return Server(pipe, host, port, workers=workers, queue=queue, max_wait=max_wait, **timeouts)

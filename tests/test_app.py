@@ -223,3 +223,39 @@ def test_page_has_the_chat_endpoint_and_controls(make_pipe):
     assert [fn.api_name for fn in demo.fns.values() if fn.api_visibility == "public"] == ["chat"]
     labels = {getattr(block, "label", None) for block in demo.blocks.values()}
     assert {"高级设置", "只在此文件中查找", "检索段落数 (top-k)"} <= labels
+
+
+def test_the_upload_endpoint_takes_no_real_file(fake_pipeline):
+    """The page has no upload, but Gradio's endpoint exists: it must refuse
+    anything bigger than MAX_UPLOAD (it accepted 50 MB)."""
+    import urllib.error
+    import urllib.request
+
+    from .conftest import free_port
+
+    demo = app.serve(fake_pipeline(), "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+
+        def upload(size: int) -> int:
+            boundary = "govragtest"
+            body = (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="x.txt"\r\n'
+                f"Content-Type: text/plain\r\n\r\n".encode()
+                + b"x" * size
+                + f"\r\n--{boundary}--\r\n".encode()
+            )
+            req = urllib.request.Request(
+                demo.local_url.rstrip("/") + "/gradio_api/upload",
+                data=body,
+                headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+            )
+            try:
+                with urllib.request.urlopen(req, timeout=30) as r:
+                    return r.status
+            except urllib.error.HTTPError as e:
+                return e.code
+
+        assert upload(100_000) == 413
+        assert upload(100) == 200  # the limit, not a broken endpoint
+    finally:
+        demo.close()

@@ -1,9 +1,13 @@
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from rag import Pipeline
 from rag.generation import LLMError, OpenAILLM, ScriptedLLM, _Trie, gbnf_choices
+
+from .conftest import fake_settings
 
 
 def test_gbnf_choices_escapes_and_repeats():
@@ -35,6 +39,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def piece(self, text: str) -> None:
+        self.wfile.write(f'data: {{"choices":[{{"delta":{{"content":"{text}"}}}}]}}\n\n'.encode())
+        self.wfile.flush()
+
     def do_POST(self):
         self.rfile.read(int(self.headers["Content-Length"]))
         if self.mode == "slow":
@@ -45,9 +53,18 @@ class _Handler(BaseHTTPRequestHandler):
         if self.mode == "garbage":
             self.wfile.write(b"data: {not json\n\n")
             return
-        for piece in ["地区", "生产总值"]:
-            self.wfile.write(f'data: {{"choices":[{{"delta":{{"content":"{piece}"}}}}]}}\n\n'.encode())
-        self.wfile.write(b"data: [DONE]\n\n")
+        if self.mode == "dies":  # killed after its first piece: the connection just ends
+            return self.piece("地区")
+        try:
+            if self.mode == "trickle":  # a piece every 0.3 s, for 9 s
+                for _ in range(30):
+                    self.piece("地")
+                    time.sleep(0.3)
+            for piece in ["地区", "生产总值"]:
+                self.piece(piece)
+            self.wfile.write(b"data: [DONE]\n\n")
+        except OSError:  # the client gave up on us
+            pass
 
 
 @pytest.fixture
@@ -74,6 +91,35 @@ def test_openai_client_garbage_and_timeouts(fake_server):
         list(OpenAILLM(url, "m", timeout=0.5).stream("q", max_tokens=5))
     with pytest.raises(LLMError, match="unreachable"):
         list(OpenAILLM("http://127.0.0.1:9/v1", "m", timeout=2).stream("q", max_tokens=5))
+
+
+def test_openai_server_dying_mid_answer_is_an_error(fake_server):
+    _Handler.mode = "dies"
+    llm = OpenAILLM(f"http://127.0.0.1:{fake_server.server_port}/v1", "m", timeout=5)
+    pieces = []
+    with pytest.raises(LLMError, match="before the answer was finished"):
+        pieces.extend(llm.stream("q", max_tokens=5))
+    assert pieces == ["地区"]  # what came is passed on; the caller is told it is cut
+
+
+def test_openai_server_dying_mid_answer_sets_the_answer_error(fake_server, fake_index_dir, all_offered):
+    _Handler.mode = "dies"
+    docs, index_dir = fake_index_dir
+    llm = OpenAILLM(f"http://127.0.0.1:{fake_server.server_port}/v1", "m", timeout=5)
+    answer = Pipeline(fake_settings(docs, index_dir), llm=llm).ask("2024年郑州市地区生产总值预期增长多少?")
+    assert "before the answer was finished" in answer.error
+    assert "回答生成中断" in answer.text  # the reader sees it, not only the field
+
+
+def test_openai_timeout_bounds_the_whole_call(fake_server):
+    """A server sending a piece every 0.3 s never trips a per-read timeout of 1 s;
+    the whole call must still end at about 1 s, not after the server's 9 s."""
+    _Handler.mode = "trickle"
+    llm = OpenAILLM(f"http://127.0.0.1:{fake_server.server_port}/v1", "m", timeout=1)
+    started = time.monotonic()
+    with pytest.raises(LLMError, match="did not finish within 1 s"):
+        list(llm.stream("q", max_tokens=5))
+    assert time.monotonic() - started < 3
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ stops its server itself."""
 
 import json
 import resource
+import socket
 import statistics
 import threading
 import time
@@ -184,3 +185,30 @@ def test_a_slow_answer_leaves_the_second_queue_slot_free(fake_index_dir, page):
     finally:
         for gate in gates.values():  # never leave a worker blocked
             gate.set()
+
+
+def test_a_thousand_idle_connections_cost_no_threads(fake_pipeline):
+    """Silent connections live on the server's event loop: the process's
+    threads don't grow past the answer pool (which starts lazily, 2 at most),
+    the server still answers meanwhile, and it drops them at the head deadline."""
+    srv = serve(fake_pipeline(), "127.0.0.1", 0, head_timeout=3)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{srv.server_port}/v1/chat/completions"
+    sockets = []
+    try:
+        ask(url, QUESTIONS[0])  # the pool's threads exist now
+        before = threading.active_count()
+        for _ in range(1000):
+            sockets.append(socket.create_connection(("127.0.0.1", srv.server_port), timeout=5))
+        assert ask(url, QUESTIONS[1])[0]  # answered beside them
+        during = threading.active_count()
+        print(f"\nidle: 1000 connections, threads {before} before, {during} while open")
+        assert during <= before
+        time.sleep(4)
+        for s in sockets[:50]:  # the server has closed them: a read sees the end
+            s.settimeout(2)
+            assert s.recv(1) == b""
+    finally:
+        for s in sockets:
+            s.close()
+        srv.shutdown()
