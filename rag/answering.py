@@ -50,6 +50,7 @@ Deliberately not done here: retrieval (rag/retrieval.py), model backends
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -66,6 +67,12 @@ from .settings import Settings
 REFUSAL = "资料中没有相关信息，无法根据现有文件回答这个问题。"
 _CANDIDATES = 6  # evidence sentences offered to the model, at most
 _MARGIN = 0.12  # ... those scoring within this of the best (set on the gold set)
+_RELATED = 3  # passages shown beside a refusal
+# Said after the answered parts of a question whose other parts the documents
+# don't answer. It names no figure of the question: every number an answer
+# shows must be in a cited paragraph.
+PART_UNANSWERED = "\n（问题的其余部分，资料中没有找到相关信息。）"
+DEADLINE = "deadline"
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,8 @@ class Answer:
     dropped: tuple[str, ...] = ()  # generated sentences removed by the check
     resolved_question: str = ""  # the question after follow-up resolution
     support: float = 0.0  # best evidence score, the refusal signal
-    error: str = ""  # set when the model failed mid-answer
+    error: str = ""  # set when the model failed mid-answer, or "deadline"
+    related: tuple[Citation, ...] = ()  # for a refusal: the closest passages, related text, not an answer
     timings: dict = field(default_factory=dict, compare=False, hash=False)
 
 
@@ -167,56 +175,71 @@ class Composer:
         p = d.paragraph(number)
         return Citation(doc, d.title, p.section, number, p.text, d.agency, d.date, quote)
 
-    def _unanswered_parts(self, question: str, hits: Sequence[Hit], kept: Sequence[str]) -> list[Evidence]:
-        """Evidence for the parts of a multi-part question that the kept
-        sentences leave unanswered. Each part is answered by one of its best
-        sentences: the best one not already answering an earlier part (the 2023
-        and the 2024 figure are two sentences). A part whose only good
-        sentences (within `_MARGIN` of its best) answer an earlier part shares
-        theirs."""
-        found: list[Evidence] = []
-        used: list[str] = []
-        parts = question_parts(question)
-        for part in parts if len(parts) > 1 else []:
+    def _answer_parts(self, parts: Sequence[str], hits: Sequence[Hit]) -> tuple[list[Evidence], int, float]:
+        """A multi-part question (去年多少?今年目标多少?) answered part by part:
+        each part by its best sentence not already answering an earlier part
+        (the 2023 and the 2024 figure are two sentences), or sharing theirs when
+        no other comes close. Returns the sentences, how many parts the
+        documents don't answer, and the best support."""
+        picked: list[Evidence] = []
+        unanswered, support = 0, 0.0
+        for part in parts:
             # 去年 is a year: the part's evidence must be about that year.
             evidence = gather_evidence(self.index.synonyms.dated(part), hits, self.index, self.embedder)
-            if not evidence or evidence[0].score < self.settings.refuse_below:
+            best = evidence[0].score if evidence else 0.0
+            support = max(support, best)
+            if best < self.settings.refuse_below:
+                unanswered += 1
                 continue
-            best = evidence[0].score
+            used = {e.sentence for e in picked}
             near = [e for e in evidence[:_CANDIDATES] if e.score >= best - _MARGIN and e.sentence not in used]
-            if not near:
-                continue
-            used.append(near[0].sentence)
-            if near[0].sentence not in kept:
-                found.append(near[0])
-        return found
+            picked += near[:1]
+        return picked, unanswered, support
 
-    def refusal(self, question: str, resolved: str, hits, support: float) -> Answer:
-        return Answer(question, REFUSAL, (), True, tuple(hits), (), resolved, support)
+    def _related(self, evidence: Sequence[Evidence], hits: Sequence[Hit]) -> tuple[Citation, ...]:
+        """What the documents do say closest to a refused question: the paragraphs
+        of its best evidence sentences (else of its best hits), labelled as
+        related text, never as an answer."""
+        keys = dict.fromkeys((e.doc, e.paragraph) for e in evidence)
+        quotes = {(e.doc, e.paragraph): e.sentence for e in reversed(evidence)}
+        keys |= dict.fromkeys((h.doc, h.paragraphs[0]) for h in hits)
+        return tuple(self._citation(d, n, quotes.get((d, n), "")) for d, n in list(keys)[:_RELATED])
+
+    def refusal(self, question: str, resolved: str, hits, support: float, related=()) -> Answer:
+        return Answer(question, REFUSAL, (), True, tuple(hits), (), resolved, support, related=tuple(related))
 
     def stream(self, question: str, resolved: str, hits: Sequence[Hit]) -> Iterator[str | Answer]:
         """Yields checked answer text as it is ready, then the final `Answer`."""
-        evidence = gather_evidence(resolved, hits, self.index, self.embedder)
-        support = evidence[0].score if evidence else 0.0
-        if support < self.settings.refuse_below:
+        settings = self.settings
+        deadline = time.monotonic() + settings.answer_deadline
+        parts = question_parts(resolved, settings.max_question_parts)
+        evidence = gather_evidence(resolved, hits, self.index, self.embedder) if len(parts) == 1 else []
+        if len(parts) > 1:
+            leads, unanswered, support = self._answer_parts(parts, hits)
+            offered: list[Evidence] = []
+        else:
+            support = evidence[0].score if evidence else 0.0
+            leads = evidence[:1] if support >= settings.refuse_below else []
+            # Candidates: the sentences that support the question about as well
+            # as the best one. Offered a free choice among all, the 270M model
+            # often took a preamble sentence instead of the figure asked for.
+            offered = [e for e in evidence[1:_CANDIDATES] if e.score >= support - _MARGIN]
+            unanswered = 0
+        if not leads:
+            if not evidence:
+                evidence = gather_evidence(resolved, hits, self.index, self.embedder)
             yield REFUSAL
-            yield self.refusal(question, resolved, hits, support)
+            yield self.refusal(question, resolved, hits, support, self._related(evidence, hits))
             return
 
-        # Candidates: the sentences that support the question about as well as
-        # the best one. Offered a free choice among all, the 270M model often
-        # took a preamble sentence instead of the figure asked for.
-        candidates = [e for e in evidence[:_CANDIDATES] if e.score >= support - _MARGIN]
-        # Prompt paragraphs: those holding the candidates, best first.
-        keys: list[tuple[str, int]] = []
-        for e in candidates:
-            if (e.doc, e.paragraph) not in keys:
-                keys.append((e.doc, e.paragraph))
+        # Prompt paragraphs: those holding the sentences, best first.
+        keys = list(dict.fromkeys((e.doc, e.paragraph) for e in [*leads, *offered]))
         # The prompt shows the candidate sentences of each paragraph, not whole
         # paragraphs: prompt reading dominates latency on a CPU.
-        paragraphs = ["".join(e.sentence for e in candidates if (e.doc, e.paragraph) == k) for k in keys]
-        choices = [f"{e.sentence}[{keys.index((e.doc, e.paragraph)) + 1}]" for e in candidates]
-        prompt = build_prompt(resolved, paragraphs)
+        paragraphs = ["".join(e.sentence for e in [*leads, *offered] if (e.doc, e.paragraph) == k) for k in keys]
+
+        def numbered(e: Evidence) -> str:
+            return f"{e.sentence}[{keys.index((e.doc, e.paragraph)) + 1}]"
 
         kept: list[tuple[str, tuple[str, int]]] = []  # (sentence, paragraph key)
         shown_as: dict[str, str] = {}  # sentence → the part of it shown (see `focus`)
@@ -247,39 +270,44 @@ class Composer:
                 cited.append(key)
             return f"{shown_as[body]}[{cited.index(key) + 1}]"
 
-        # The best evidence sentence leads, shown at once; the model then adds
-        # up to `max_answer_sentences - 1` of the other candidates, or nothing.
-        # Left to choose the first sentence too, the 270M model often took a
-        # weaker candidate (GDP 总量 for 增长多少; see the module docstring).
-        lead, others = choices[0], choices[1:]
-        if (shown := check(lead)) is not None:
-            yield shown
+        # The best evidence sentence (one per part) leads, shown at once; the
+        # model then adds up to `max_answer_sentences - 1` of the other
+        # candidates, or nothing. Left to choose the first sentence too, the
+        # 270M model often took a weaker candidate (GDP 总量 for 增长多少; see
+        # the module docstring).
+        for e in leads:
+            if (shown := check(numbered(e))) is not None:
+                yield shown
         try:
-            if others and self.settings.max_answer_sentences > 1:
+            if offered and settings.max_answer_sentences > 1:
+                prompt = build_prompt(resolved, paragraphs) + numbered(leads[0])
                 for sentence in sentences(
                     self.llm.stream(
-                        prompt + lead,
-                        max_tokens=self.settings.max_new_tokens,
-                        choices=others,
-                        max_choices=self.settings.max_answer_sentences - 1,
+                        prompt,
+                        max_tokens=settings.max_new_tokens,
+                        choices=[numbered(e) for e in offered],
+                        max_choices=settings.max_answer_sentences - 1,
                     )
                 ):
                     # Text that stops short of a sentence end is a copy cut off at
                     # the token limit ("…12万人。["), not a claim to check.
                     if _COMPLETE.search(sentence) and (shown := check(sentence)) is not None:
                         yield shown
+                    if time.monotonic() > deadline:
+                        error = DEADLINE
+                        break
         except LLMError as e:
             error = str(e)
-
-        # A question in several parts (去年多少?今年目标多少?) gets each part's
-        # best evidence, if the model's choice left a part unanswered.
-        for e in self._unanswered_parts(resolved, hits, [s for s, _ in kept]):
-            if (shown := check(e.sentence)) is not None:
-                yield shown
+        if unanswered:
+            yield PART_UNANSWERED
 
         text = "".join(f"{shown_as[s]}[{cited.index(k) + 1}]" for s, k in kept)
         quotes = {k: s for s, k in reversed(kept)}
         citations = tuple(self._citation(d, n, quotes[(d, n)]) for d, n in cited)
-        if error:
+        if unanswered:
+            text += PART_UNANSWERED
+        if error == DEADLINE:
+            text += "\n（回答超过时限，以上是已核对出处的部分。）"
+        elif error:
             text += f"\n（回答生成中断：{error}。以上内容均已核对出处。）"
         yield Answer(question, text, citations, False, tuple(hits), tuple(dropped), resolved, support, error)

@@ -47,6 +47,11 @@ _HEADING_PATTERNS: tuple[tuple[int, re.Pattern[str]], ...] = (
     (4, re.compile(r"^[（(]\d{1,2}[）)]")),
     (5, re.compile(rf"^[{_CN_NUM}]+是")),
 )
+# A plan's box (专栏1:2024年固定资产投资 | then ▲ items): a titled section of its
+# own, below the heading it sits in, open while its ▲ items go on.
+_BOX = re.compile(r"^专栏\s*\d+\s*[:：].*?(?=\s*\|?\s*$)")
+_BOX_LEVEL = 6
+_BOX_ITEM = "▲"
 _SENTENCE_END = re.compile(r"[。；;！!？?：:]")
 _MAX_LABEL = 40
 
@@ -206,9 +211,13 @@ def parse_lines(marked: list[tuple[str, int]], doc_id: str, title: str = "") -> 
     for number, ln in enumerate(body, start=1):
         level = levels.get(ln) or heading_level(ln)
         only_heading = False
+        if box := _BOX.match(ln):
+            level, label, only_heading = _BOX_LEVEL, box.group(0), True
+        elif stack and stack[-1][0] == _BOX_LEVEL and not level and not ln.startswith(_BOX_ITEM):
+            stack.pop()  # the box's items have ended
         if ln in levels:
             label, only_heading = ln[:_MAX_LABEL], True
-        elif level:
+        elif level and not box:
             label, only_heading = _label(ln)
         if level:
             stack = [(lv, lb) for lv, lb in stack if lv < level]

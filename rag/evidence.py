@@ -81,7 +81,10 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
             doc = index.documents[hit.doc]
             context = f"{doc.title} {doc.agency} {' '.join(doc_places(doc))} {hit.section} {doc.paragraph(number).text}"
             context = without_document_numbers(context)  # 〔2020〕 is not the year 2020
-            if any(t not in context for t in r.terms):
+            # A heading (一、…, a box's title 专栏1:… |) names a section; it
+            # answers nothing by itself, and its words reach the paragraphs
+            # below it through their heading path.
+            if doc.paragraph(number).is_heading or any(t not in context for t in r.terms):
                 continue
             for row in index.sentence_rows(hit.doc, number):
                 if row not in ranks:

@@ -137,14 +137,18 @@ class LlamaCppLLM:
             request["grammar"] = gbnf_choices(choices, max_choices)
         pieces: queue.Queue = queue.Queue()
         done = object()
+        # A reader that stops early (a client gone, a deadline) stops the
+        # generation too: llama.cpp ends it when the callback returns True.
+        stop = threading.Event()
 
         def on_chunk(chunk):
             if isinstance(chunk, dict) and "error" in chunk:
                 pieces.put(LLMError(f"llama.cpp: {chunk['error']}"))
-                return
+                return True
             for choice in chunk.get("choices", []):
                 if choice.get("text"):
                     pieces.put(choice["text"])
+            return stop.is_set()
 
         def run():
             try:
@@ -158,10 +162,13 @@ class LlamaCppLLM:
                 pieces.put(done)
 
         threading.Thread(target=run, daemon=True).start()
-        while (piece := pieces.get()) is not done:
-            if isinstance(piece, Exception):
-                raise piece
-            yield piece
+        try:
+            while (piece := pieces.get()) is not done:
+                if isinstance(piece, Exception):
+                    raise piece
+                yield piece
+        finally:
+            stop.set()
 
 
 # ---------------------------------------------------------------- transformers

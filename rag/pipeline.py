@@ -18,11 +18,17 @@ from .answering import Answer, Composer
 from .embeddings import Embedder, make_embedder
 from .generation import LLM, make_llm
 from .index import Index, load_or_build
-from .question import question_parts, resolve_follow_up, validate_question
+from .question import has_content, is_chinese, normalise, question_parts, resolve_follow_up, validate_question
 from .retrieval import Hit, Retriever
 from .settings import Settings
 
 History = Sequence[str | tuple[str, str] | dict]
+_MOST_HITS = 50  # top_k beyond this only slows the answer: evidence comes from the first few
+HINT = "请把问题说得具体一些，例如：郑州2024年地区生产总值预期增长多少？ (say what you want to know)"
+ONLY_CHINESE = (
+    "目前只支持用中文提问，请用中文再问一次，例如：郑州2024年地区生产总值预期增长多少？"
+    " (Only questions in Chinese are supported: the documents are in Chinese; please ask in Chinese.)"
+)
 
 
 def _text(content) -> str:
@@ -98,28 +104,62 @@ class Pipeline:
                 )
         return self._llm
 
+    def _checked(self, top_k: object, doc: object) -> tuple[int, str | None]:
+        """top_k and doc as given, or a clear ValueError."""
+        top_k = self.settings.top_k if top_k is None else top_k
+        if not isinstance(top_k, int) or isinstance(top_k, bool) or not 1 <= top_k <= _MOST_HITS:
+            raise ValueError(f"top_k 必须是 1 到 {_MOST_HITS} 之间的整数 (top_k must be an integer 1-{_MOST_HITS})")
+        if doc is not None:
+            self.index.require_doc(doc)
+        return top_k, doc
+
     def retrieve(self, question: str, top_k: int | None = None, doc: str | None = None) -> list[Hit]:
-        question = validate_question(question, self.settings.max_question_chars)
+        question = normalise(validate_question(question, self.settings.max_question_chars))
+        top_k, doc = self._checked(top_k, doc)
         return Retriever(self.index, self.embedder, self.settings).retrieve(question, top_k, doc)
 
-    def _retrieve_parts(self, question: str, top_k: int | None, doc: str | None) -> list[Hit]:
+    def _retrieve_parts(self, question: str, top_k: int, doc: str | None) -> list[Hit]:
         """The question's hits, then those of each of its parts not yet found:
         the two halves of 去年多少?今年目标多少? often sit in different documents."""
         retriever = Retriever(self.index, self.embedder, self.settings)
         hits = retriever.retrieve(question, top_k, doc)
-        parts = question_parts(question)
+        parts = question_parts(question, self.settings.max_question_parts)
         for part in parts if len(parts) > 1 else []:
             seen = {(h.doc, h.paragraphs) for h in hits}
             hits += [h for h in retriever.retrieve(part, top_k, doc) if (h.doc, h.paragraphs) not in seen]
         return hits
 
+    def _resolve(self, question: str, history: History | None) -> str:
+        """The question, normalised and made self-contained with the
+        conversation; no longer than a question may be. Earlier turns are
+        cleaned like the question, and one too long to have been asked is
+        ignored: a 180 KB history must not become a 180 KB question."""
+        limit = self.settings.max_question_chars
+        turns = []
+        for turn in _user_turns(history):
+            try:
+                turns.append(normalise(validate_question(turn, limit)))
+            except ValueError:
+                continue
+        resolved = resolve_follow_up(question, turns)
+        return resolved if len(resolved) <= limit else question
+
     def ask_stream(
         self, question: str, top_k: int | None = None, history: History | None = None, doc: str | None = None
     ) -> Iterator[str | Answer]:
-        """Yields answer text pieces (each already checked), then the final `Answer`."""
+        """Yields answer text pieces (each already checked), then the final `Answer`.
+        A question that can't be answered as put (empty, too long, asking
+        nothing: 郑) raises ValueError with a hint, before any work."""
         question = validate_question(question, self.settings.max_question_chars)
+        top_k, doc = self._checked(top_k, doc)
         started = time.perf_counter()
-        resolved = resolve_follow_up(question, _user_turns(history))
+        resolved = self._resolve(normalise(question), history)
+        if not has_content(resolved, self.index.synonyms):
+            raise ValueError(HINT)
+        if not is_chinese(resolved):
+            yield ONLY_CHINESE
+            yield Answer(question, ONLY_CHINESE, (), True, resolved_question=resolved)
+            return
         hits = self._retrieve_parts(resolved, top_k, doc)
         retrieved = time.perf_counter()
         first = None

@@ -12,7 +12,10 @@ Deliberately not done here: scoring sentences, or anything that needs the index.
 
 from __future__ import annotations
 
+import functools
+import html
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -105,6 +108,46 @@ def validate_question(question: object, max_chars: int) -> str:
     if len(cleaned) > max_chars:
         raise ValueError(f"问题过长（{len(cleaned)} 字），请控制在 {max_chars} 字以内 (question too long)")
     return cleaned
+
+
+# Markup a question may carry when pasted from a page or an answer: tags,
+# entities (after unescaping, the tags they spelled), and citation markers.
+_MARKUP = re.compile(r"<[^<>]{0,200}>|\[\d{1,3}\]")
+
+
+@functools.lru_cache(maxsize=1)
+def _to_simplified():
+    import opencc  # OpenCC's maintained tables, not a hand-made list of characters
+
+    return opencc.OpenCC("t2s")
+
+
+def normalise(question: str) -> str:
+    """The question as the documents would write it: markup and [n] markers
+    removed, full-width letters and digits half-width (NFKC: ２０２４ → 2024),
+    traditional characters simplified (鄭州 → 郑州)."""
+    text = _MARKUP.sub(" ", html.unescape(question))
+    text = _to_simplified().convert(unicodedata.normalize("NFKC", text))
+    return re.sub(r"\s+", " ", text).strip()
+
+
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def is_chinese(question: str) -> bool:
+    """Whether the question has any Chinese in it. The documents are Chinese
+    and the lexical half of scoring reads Chinese words only: asked in English,
+    e5 alone found the answering paragraph for 2 of 4 questions tried (the two
+    about GDP, a word the synonym table knows), so an English question is told
+    plainly to ask in Chinese rather than answered from the wrong paragraph."""
+    return bool(_HAN.search(question))
+
+
+def has_content(question: str, synonyms: Synonyms) -> bool:
+    """Whether the question says what it asks about: words beyond places,
+    years and time words, two characters' worth at least. 郑, 郑州 or 2024
+    alone ask nothing that can be looked up."""
+    return sum(w for alts, w in question_weights(question, synonyms) if not _scene_word(alts[0])) >= 2
 
 
 _FOLLOW_UP = re.compile(r"^(那|那么|这|这些|这个|它|它们|其|还有|另外|再|又|同时|那个)|[呢吗]\s*[?？]?$")
@@ -202,15 +245,17 @@ def key_terms(question: str) -> set[str]:
 _PART_NOISE = re.compile(r"(?:19|20)\d{2}年|今年|去年|明年|现在|目前|多少|几")
 
 
-def question_parts(question: str) -> list[str]:
+def question_parts(question: str, most: int = 4) -> list[str]:
     """The parts of a question that each need their own answer sentence: one
     per question mark (技术合同成交额去年多少?今年目标多少?), a later part read
-    with the first part's subject; else one per year named (到2030年、2035年…)."""
-    pieces = [p.strip() for p in re.split(r"[?？]", question) if p.strip()]
+    with the first part's subject; else one per year named (到2030年、2035年…).
+    At most `most` parts: each costs a retrieval, and "郑?"×1000 is no
+    thousand questions."""
+    pieces = [p.strip() for p in re.split(r"[?？]", question) if p.strip()][:most]
     if len(pieces) > 1:
         subject = _PART_NOISE.sub("", pieces[0])
         return [f"{pieces[0]}?", *(f"{subject}{p}?" for p in pieces[1:])]
-    years = list(dict.fromkeys(YEAR.findall(question)))
+    years = list(dict.fromkeys(YEAR.findall(question)))[:most]
     if len(years) > 1:
         parts = []
         for year in years:

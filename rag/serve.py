@@ -51,8 +51,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .answering import Answer, validate_question
+from .answering import Answer
 from .pipeline import Pipeline
+from .question import validate_question
 
 log = logging.getLogger("rag")
 

@@ -92,8 +92,18 @@ class Settings:
     # unanswerable items (10 of 10) with at most 1 answerable in 20 (0 of 68).
     refuse_below: float = 0.587
 
-    # Questions longer than this are rejected with a clear error.
+    # Questions longer than this are rejected with a clear error; so is the
+    # question as resolved with the conversation (a follow-up carries the
+    # previous question along), which keeps the cost of one request bounded.
     max_question_chars: int = 2000
+    # At most this many parts of one question are answered part by part (each
+    # part costs a retrieval): 去年多少?今年多少? has two, "郑?"×1000 isn't 1000.
+    max_question_parts: int = 4
+    # Seconds an answer may take. Past it the model step stops and the answer
+    # keeps what was checked so far, with a note. The model step takes 0.5-4 s
+    # on 2 cores, so only an overloaded machine reaches this: answers don't
+    # depend on timing otherwise.
+    answer_deadline: float = 20.0
 
     # Where converted model weights are cached between runs.
     cache_dir: Path = field(default=Path.home() / ".cache" / "govrag")

@@ -1,6 +1,8 @@
+import re
+
 from rag import REFUSAL, Answer
 from rag.answering import focus, sentences
-from rag.generation import ScriptedLLM
+from rag.generation import ScriptedLLM, first_choices
 from rag.lexical import question_weights
 from rag.question import topic_weights
 
@@ -180,3 +182,31 @@ def test_other_sentences_are_shown_whole():
     assert focus("目标是:地区生产总值增长7%左右。", topic_of("地区生产总值")) == "目标是:地区生产总值增长7%左右。"
     # every item about the question: nothing to cut
     assert focus(TARGETS, topic_of("增长目标")) == TARGETS
+
+
+def test_a_part_the_documents_dont_answer_is_said_to_be_unanswered(fake_pipeline):
+    from rag.answering import PART_UNANSWERED
+
+    answer = fake_pipeline().ask("郑州技术合同成交额去年多少?洛阳的地铁票价是多少?")
+    assert not answer.refused and "650亿元" in answer.text
+    assert answer.text.endswith(PART_UNANSWERED) and "洛阳" not in answer.text
+
+
+def test_a_refusal_shows_the_closest_passages_as_related_text(fake_pipeline):
+    answer = fake_pipeline().ask("郑州地铁6号线一期的票价是多少钱?", top_k=5)
+    assert answer.refused and answer.text == REFUSAL and not answer.citations
+    assert 1 <= len(answer.related) <= 3
+    for c in answer.related:
+        assert c.text == fake_pipeline().index.paragraph(c.doc, c.paragraph).text
+        assert not c.quote or c.quote in c.text
+
+
+def test_past_the_deadline_the_answer_keeps_what_was_checked(fake_pipeline, all_offered):
+    answer = fake_pipeline(first_choices(2), answer_deadline=0.0).ask(Q)
+    assert answer.error == "deadline" and "超过时限" in answer.text
+    assert answer.citations and "7%左右" in answer.text  # the lead, checked, stays
+    assert len(markers_in(answer.text)) == 2  # the lead and the one model sentence read before the deadline
+
+
+def markers_in(text: str) -> list[str]:
+    return re.findall(r"\[\d+\]", text)

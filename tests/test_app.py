@@ -17,7 +17,7 @@ SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 GDP_DOC = "004_7c7b9bfef2df6a5e.txt"
 EVIL_DOC = "zz_evil.txt"
 Q = "2024年郑州市地区生产总值预期增长多少?"
-XSS = "<img src=x onerror=alert(1)>"
+XSS = "<img src=x onerror=alert(1)>郑州地铁"
 # A document whose title and text carry markup: the page must show it as text.
 EVIL_TEXT = (
     "关于<script>alert('doc')</script>测试标记的通知\n"
@@ -110,7 +110,7 @@ def test_html_in_a_document_is_shown_as_text(make_pipe):
 def test_html_in_a_question_is_shown_as_text(make_pipe):
     pipe = make_pipe()
     updates, (chat, _) = run(pipe, XSS)
-    assert chat[0]["content"] == "&lt;img src=x onerror=alert(1)&gt;"
+    assert chat[0]["content"] == "&lt;img src=x onerror=alert(1)&gt;郑州地铁"
     assert all("<img" not in m["content"] for chat, _ in updates for m in chat)
     assert pipe.calls[0]["question"] == XSS  # the pipeline gets what was typed
 

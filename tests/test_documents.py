@@ -166,3 +166,19 @@ def test_bad_documents_are_skipped_with_their_names(tmp_path):
     for name in ("orig.txt", "huge.txt", "broken.docx"):
         assert name in text
     assert "MB" in text and "same text" in text
+
+
+def test_a_plans_box_is_a_titled_section_of_items():
+    text = (
+        "郑州市2024年国民经济和社会发展计划\n三、主要任务\n一是抓实重大项目谋划建设。加强项目谋划储备。\n"
+        "专栏1:2024年固定资产投资 |\n▲工业和产业园投资领域。加快推进比亚迪项目建设。\n▲基础设施投资领域。加快建设。\n"
+        "二是持续激发消费潜能。扩大消费。\n"
+    )
+    doc = parse(text, "plan.txt")
+    box, first, second, after = doc.paragraphs[2:6]
+    assert box.is_heading and box.path[-1] == "专栏1:2024年固定资产投资"
+    assert first.path == second.path == ("三、主要任务", "一是抓实重大项目谋划建设", "专栏1:2024年固定资产投资")
+    assert after.path == ("三、主要任务", "二是持续激发消费潜能")  # the box ends with its items
+    seed = load_document(SEEDS / "004_7c7b9bfef2df6a5e.txt")
+    boxes = [p for p in seed.paragraphs if p.text.startswith("专栏")]
+    assert len(boxes) == 4 and all(p.is_heading and p.path[-1].startswith("专栏") for p in boxes)

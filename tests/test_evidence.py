@@ -40,3 +40,11 @@ def test_a_sentence_about_another_year_does_not_answer(fake_pipeline):
     # The 2023 results don't say what the 2024 plan expects: 居民消费价格涨幅3%左右 does.
     results = support(pipe, "2024年郑州居民消费价格涨多少?", "居民消费价格下降0.6%")
     assert results < 0.8 * support(pipe, "2024年郑州居民消费价格涨多少?", "居民消费价格涨幅3%左右")
+
+
+def test_a_heading_or_a_box_title_is_never_an_answer_sentence(fake_pipeline):
+    pipe = fake_pipeline()
+    for question in ["郑州去年固定资产投资涨了多少?今年打算涨多少?", "2024年郑州固定资产投资专栏有哪些领域?"]:
+        evidence = gather_evidence(question, pipe.retrieve(question, top_k=10), pipe.index, pipe.embedder)
+        headings = {p.text for d in pipe.index.documents.values() for p in d.paragraphs if p.is_heading}
+        assert evidence and not any(e.sentence in headings or e.sentence.startswith("专栏") for e in evidence)

@@ -154,3 +154,16 @@ def test_llamacpp_in_process_obeys_choices():
     llm = LlamaCppLLM(bundled_gguf())
     out = "".join(llm.stream(PROMPT, max_tokens=40, choices=CHOICES, max_choices=2))
     assert out.startswith(tuple(CHOICES)) and out.replace(CHOICES[0], "").replace(CHOICES[1], "") == ""
+
+
+@pytest.mark.models
+def test_closing_a_llamacpp_stream_stops_its_generation():
+    from rag.generation import LlamaCppLLM, bundled_gguf
+
+    llm = LlamaCppLLM(bundled_gguf())
+    stream = llm.stream("郑州市的发展历史是", max_tokens=2000)
+    next(stream)
+    stream.close()
+    # 2,000 tokens take ~25 s on 2 cores; a stopped generation frees the model at once.
+    assert llm._lock.acquire(timeout=5)
+    llm._lock.release()

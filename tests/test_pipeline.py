@@ -94,3 +94,50 @@ def test_cli_answers_with_citation():
     result = run_cli("ask", Q)
     assert result.returncode == 0, result.stderr
     assert "7%左右" in result.stdout and GDP in result.stdout and "第10段" in result.stdout
+
+
+def test_the_cost_of_one_request_is_bounded(fake_pipeline):
+    pipe = fake_pipeline()
+    # A history turn too long to have been asked is ignored, not carried into the question.
+    answer = pipe.ask("那固定资产投资呢?", history=["郑州GDP" * 20000])
+    assert answer.resolved_question == "那固定资产投资呢?"
+    with pytest.raises(ValueError, match="具体"):
+        pipe.ask("那2023年呢?", history=["郑州GDP" * 20000])  # nothing left to ask about
+    answer = pipe.ask("那2023年呢?", history=["\udcff2024年郑州市地区生产总值预期增长多少?\x00"])
+    assert answer.resolved_question == "2023年郑州市地区生产总值预期增长多少?"
+    # One retrieval per part, at most max_question_parts of them.
+    calls = []
+    retrieve = pipe._retrieve_parts
+    pipe._retrieve_parts = lambda q, k, d: calls.append(q) or retrieve(q, k, d)
+    pipe.ask("郑州GDP?" * 300)
+    from rag.question import question_parts
+
+    assert len(question_parts(calls[0], pipe.settings.max_question_parts)) == 4
+
+
+@pytest.mark.parametrize("top_k", ["5", -1, 0, 51, True, 2.5])
+def test_a_bad_top_k_is_a_clear_error(fake_pipeline, top_k):
+    with pytest.raises(ValueError, match="top_k"):
+        fake_pipeline().ask(Q, top_k=top_k)
+    with pytest.raises(ValueError, match="top_k"):
+        fake_pipeline().retrieve(Q, top_k=top_k)
+
+
+def test_a_question_asking_nothing_gets_a_hint(fake_pipeline):
+    for question in ["郑", "郑州", "2024", "？？？"]:
+        with pytest.raises(ValueError, match="具体"):
+            fake_pipeline().ask(question)
+
+
+def test_an_english_question_is_told_to_ask_in_chinese(fake_pipeline):
+    answer = fake_pipeline().ask("How many new urban jobs does Zhengzhou plan to create in 2024?")
+    assert answer.refused and "中文" in answer.text and not answer.citations
+
+
+def test_traditional_full_width_and_markup_are_answered_as_plain(fake_pipeline):
+    pipe = fake_pipeline()
+    plain = pipe.ask(Q)
+    for typed in ["２０２４年鄭州市地區生產總值預期增長多少?", "<b>2024年郑州市地区生产总值</b>预期增长多少?[1]"]:
+        answer = pipe.ask(typed)
+        assert (answer.text, answer.citations) == (plain.text, plain.citations), typed
+        assert answer.question == typed  # as asked; resolved_question is what was looked up

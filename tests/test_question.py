@@ -4,7 +4,15 @@ import re
 
 import pytest
 
-from rag.question import figure_units, question_parts, resolve_follow_up, validate_question
+from rag.question import (
+    figure_units,
+    has_content,
+    is_chinese,
+    normalise,
+    question_parts,
+    resolve_follow_up,
+    validate_question,
+)
 
 Q = "2024年郑州市地区生产总值预期增长多少?"
 
@@ -55,3 +63,28 @@ def test_the_unit_asked_for():
     assert figure_units("绿化面积增长多少?") is None  # a change may come as a share, in words
     assert figure_units("哪家企业入选?") is None  # asks for a name, not a figure of 家
     assert figure_units("今年增长多少?") is None  # bare 多少: any figure
+
+
+def test_questions_are_read_as_citizens_type_them():
+    assert normalise("鄭州今年計劃新增城鎮就業多少人?") == "郑州今年计划新增城镇就业多少人?"
+    assert normalise("２０２４年郑州ＧＤＰ增长多少？") == "2024年郑州GDP增长多少?"
+    assert normalise("<b>郑州</b>地铁[1]今年&lt;i&gt;通车&lt;/i&gt;多少公里") == "郑州 地铁 今年 通车 多少公里"
+    assert normalise("郑州地区生产总值增长多少?") == "郑州地区生产总值增长多少?"  # simplified text unchanged
+
+
+def test_a_question_must_say_what_it_asks(tmp_path):
+    from rag.synonyms import Synonyms
+
+    synonyms = Synonyms("地区生产总值 居民消费价格")
+    for empty in ["郑", "郑州", "2024", "今年", "？？？", "郑州2024年"]:
+        assert not has_content(empty, synonyms), empty
+    for asks in ["郑州GDP", "天气怎么样", "地铁票价", "What is the GDP target?"]:
+        assert has_content(asks, synonyms), asks
+    assert is_chinese("2024年GDP") and not is_chinese("What is Zhengzhou's GDP growth target for 2024?")
+
+
+def test_question_parts_are_bounded():
+    assert len(question_parts("郑?" * 1000)) == 4
+    assert len(question_parts("郑?" * 1000, most=2)) == 2
+    years = "、".join(f"{y}年" for y in range(2020, 2031))
+    assert len(question_parts(f"地区生产总值{years}各是多少")) == 4
