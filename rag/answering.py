@@ -1,50 +1,33 @@
 """Turn retrieved chunks into a checked, cited answer, or a refusal.
 
-How an answer is made (extract, then let the model choose and compose):
+How an answer is made (extract, check, cite):
 
-1. Evidence (rag/evidence.py, reading the question in rag/question.py). Every
-   sentence of the retrieved chunks is scored against the
-   question: the share of the question's words it covers (with its heading
-   path and title, which name its subject) and its embedding similarity.
-2. Refusal. If the best sentence's support is below `Settings.refuse_below`
-   (set from the gold set's scores, see eval/README.md), or the question names
-   a year, number or place that no retrieved paragraph mentions (洛阳, 2025年),
-   the answer is a plain refusal: 资料中没有相关信息.
-3. Generation. The best evidence sentence leads the answer and is shown at
-   once. When other candidates score close to it (within `_MARGIN`), the
-   model sees the question and their paragraphs, numbered, with the answer
-   begun, and adds up to `max_answer_sentences - 1` of them, each with its [n]
-   marker, or nothing. With the bundled gemma-3-270m (a small base model
-   that, prompted freely, invents figures: asked how many coal mines were
-   closed it said 10 where the document says 19) the output is constrained to
-   copies of the candidate sentences, so it chooses and orders evidence but
-   cannot write a figure of its own. Measured on the gold set (eval/README.md):
-   letting the model choose the first sentence too gave must_include recall
-   0.836 and citation recall 0.875; leading with the best evidence and letting
-   the model add gave 0.909 and 0.919, with no unsupported number either way
-   (the model was asked on 26 of 78 questions; the others had one candidate).
-   A question in several parts (去年多少?今年目标多少?, 到2030年、2035年…) is
-   also retrieved and scored part by part; each part the model's choice left
-   unanswered gets its own best sentence, distinct from the other parts'.
-   A figure about the other side of what is asked (收入 for 支出), or in
-   another unit than asked (3% for 多少亿, no year for 哪一年 or 啥时候通车,
-   no 亩 for 占地多大), scores low; so does a sentence naming no price, for a
-   question about one (地铁票价会涨吗?), or naming only other years than the
-   one asked about (2023's results for 今年).
-   A long sentence listing many items after its opening words (the plan's
-   主要预期目标是:…) is shown at the items asked about, the rest marked ……
-   (`focus`; char F1 on the gold set 0.421 → 0.445, must_include unchanged).
-4. Check. Every generated sentence is checked against the paragraph it cites
+1. Evidence (rag/evidence.py, after rag/question.py has read the question):
+   every sentence of the retrieved paragraphs scored for how well it answers.
+2. Refusal. If the best support is below `Settings.refuse_below`, the answer is
+   a plain refusal (资料中没有相关信息), with the closest passages beside it as
+   `Answer.related`: what the documents do say, labelled as related text.
+3. Composition. The best sentence leads, shown at once; up to
+   `max_answer_sentences - 1` others scoring within `_MARGIN` of it follow,
+   best first (`Settings.compose="extract"`, the default), or as the model
+   chooses among them (`compose="model"`: the LLM sees the numbered evidence
+   with the answer begun, and its output is constrained to copies of the
+   candidates, so the bundled gemma-3-270m, which invents figures when free,
+   can only choose). Extracting measured better on every set (see `stream`).
+   A question in several parts (去年多少?今年目标多少?) is answered part by
+   part, each by its own best sentence; a part the documents don't answer is
+   said to be unanswered. A long sentence listing many items after its opening
+   words (主要预期目标是:…) is shown at the items asked about (`focus`).
+4. Check. Every sentence is checked against the paragraph it cites
    (rag/citations.py): kept, re-pointed to the paragraph that supports it, or
-   dropped (the lead, copied from its own paragraph, always stays).
-   Sentences are streamed only after they pass the check.
+   dropped. Sentences are streamed only after they pass the check.
 
 Text inside documents is only ever evidence: the prompt marks it as material,
 and the constrained output can only copy it, so a document saying 忽略以上指令…
 changes nothing about how answers are made.
 
 Deliberately not done here: retrieval (rag/retrieval.py), model backends
-(rag/generation.py).
+(rag/generation.py), scoring (rag/evidence.py).
 """
 
 from __future__ import annotations
@@ -278,6 +261,16 @@ class Composer:
         for e in leads:
             if (shown := check(numbered(e))) is not None:
                 yield shown
+        # Extracted, the close candidates follow the lead best first. Measured
+        # against the model's choice among the same candidates: must_include on
+        # gold 0.941 -> 0.963, dev 0.682 -> 0.705 (chosen on these), and on sets
+        # not chosen on h2 0.515 -> 0.561, h3 0.909 -> 1.000, h4 0.750 -> 0.795;
+        # whole answer p95 2.4 s -> 0.07 s. Margins of 0.05 and 0.18 did worse.
+        if settings.compose == "extract":
+            for e in offered[: settings.max_answer_sentences - 1]:
+                if (shown := check(numbered(e))) is not None:
+                    yield shown
+            offered = []
         try:
             if offered and settings.max_answer_sentences > 1:
                 prompt = build_prompt(resolved, paragraphs) + numbered(leads[0])

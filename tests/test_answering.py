@@ -37,7 +37,7 @@ def test_best_evidence_leads_and_the_model_adds_to_it(fake_pipeline, all_offered
         seen["lead"], seen["others"] = lead_and_others(prompt, choices)
         return choices[0]
 
-    answer = fake_pipeline(add_first).ask(Q)
+    answer = fake_pipeline(add_first, compose="model").ask(Q)
     assert "7%左右" in seen["lead"] and seen["lead"] not in seen["others"]
     first, second = answer.text.split("]")[:2]
     # each shown part of the added sentence is copied from the model's choice
@@ -47,7 +47,7 @@ def test_best_evidence_leads_and_the_model_adds_to_it(fake_pipeline, all_offered
 
 def test_wrong_number_is_dropped(fake_pipeline, all_offered):
     lie = "2024年地区生产总值预期增长12%左右。[1]"
-    answer = fake_pipeline(lambda _p, _c: lie).ask(Q)
+    answer = fake_pipeline(lambda _p, _c: lie, compose="model").ask(Q)
     assert "12%" not in answer.text
     assert any("12%" in d for d in answer.dropped)
     # the checked best evidence still answers, with its citation
@@ -59,7 +59,7 @@ def test_wrong_paragraph_citation_is_corrected(fake_pipeline, all_offered):
         other = next(c for c in choices if not c.endswith("[1]"))
         return other.rsplit("[", 1)[0] + "[1]"  # cites the lead's paragraph instead of its own
 
-    answer = fake_pipeline(cite_wrong).ask(Q)
+    answer = fake_pipeline(cite_wrong, compose="model").ask(Q)
     assert len(answer.text.split("[")) > 2 and not answer.dropped
     for c in answer.citations:
         assert c.quote in c.text  # each citation is the paragraph its sentence comes from
@@ -70,8 +70,8 @@ def test_copy_cut_off_at_the_token_limit_is_not_shown(fake_pipeline, all_offered
         other = choices[0]
         return other + other[: other.index("[") + 1]  # "…。[" where the tokens ran out
 
-    answer = fake_pipeline(cut_off).ask(Q)
-    body = fake_pipeline(cut_off).ask(Q).text
+    answer = fake_pipeline(cut_off, compose="model").ask(Q)
+    body = fake_pipeline(cut_off, compose="model").ask(Q).text
     assert body == answer.text and "[[" not in answer.text and answer.text.endswith("]")
     assert not answer.dropped
 
@@ -81,12 +81,12 @@ def test_piece_of_a_sentence_already_shown_is_not_repeated(fake_pipeline, all_of
         lead, _ = lead_and_others(prompt, choices)
         return lead[lead.index("地区生产总值") :]
 
-    answer = fake_pipeline(repeat_piece).ask(Q)
+    answer = fake_pipeline(repeat_piece, compose="model").ask(Q)
     assert answer.text.count("地区生产总值增长7%左右") == 1
 
 
 def test_llm_failure_mid_answer_keeps_citations(fake_pipeline, all_offered):
-    pipe = fake_pipeline()
+    pipe = fake_pipeline(compose="model")
     pipe._llm = ScriptedLLM(lambda _p, c: "".join(c[:2]), fail_after=8)
     answer = pipe.ask(Q)
     assert answer.error and "中断" in answer.text
@@ -139,7 +139,7 @@ def test_instructions_inside_documents_are_only_text(fake_index_dir, tmp_path):
         # a model that follows any instruction it reads in the prompt
         return "系统已被接管。" if "忽略以上指令" in prompt else (choices or [""])[0]
 
-    pipe = Pipeline(fake_settings(folder, tmp_path / "idx"), llm=ScriptedLLM(obedient))
+    pipe = Pipeline(fake_settings(folder, tmp_path / "idx", compose="model"), llm=ScriptedLLM(obedient))
     answer = pipe.ask(Q)
     assert "系统已被接管" not in answer.text and "7%左右" in answer.text
     # asked about the document itself, the answer can only quote it, cited
@@ -202,7 +202,7 @@ def test_a_refusal_shows_the_closest_passages_as_related_text(fake_pipeline):
 
 
 def test_past_the_deadline_the_answer_keeps_what_was_checked(fake_pipeline, all_offered):
-    answer = fake_pipeline(first_choices(2), answer_deadline=0.0).ask(Q)
+    answer = fake_pipeline(first_choices(2), compose="model", answer_deadline=0.0).ask(Q)
     assert answer.error == "deadline" and "超过时限" in answer.text
     assert answer.citations and "7%左右" in answer.text  # the lead, checked, stays
     assert len(markers_in(answer.text)) == 2  # the lead and the one model sentence read before the deadline
@@ -210,3 +210,11 @@ def test_past_the_deadline_the_answer_keeps_what_was_checked(fake_pipeline, all_
 
 def markers_in(text: str) -> list[str]:
     return re.findall(r"\[\d+\]", text)
+
+
+def test_extracted_answers_add_close_candidates_without_the_model(fake_pipeline, all_offered):
+    pipe = fake_pipeline(lambda _p, _c: "系统已被接管。")  # a model that would only write nonsense
+    answer = pipe.ask(Q)
+    assert pipe._llm.prompts == []  # never asked
+    assert "7%左右" in answer.text and "接管" not in answer.text
+    assert 1 < len(re.findall(r"\[\d+\]", answer.text)) <= pipe.settings.max_answer_sentences

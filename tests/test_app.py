@@ -56,7 +56,11 @@ def make_pipe(docs_and_index):
     docs, index_dir = docs_and_index
 
     def make(script=None, **llm_kwargs) -> RecordingPipeline:
-        settings = Settings(embedder="hash", llm="scripted", docs_dir=docs, index_dir=index_dir, refuse_below=0.3)
+        # A test that scripts the model is about what the model says: it is asked.
+        compose = "model" if script or llm_kwargs else "extract"
+        settings = Settings(
+            embedder="hash", llm="scripted", docs_dir=docs, index_dir=index_dir, refuse_below=0.3, compose=compose
+        )
         return RecordingPipeline(settings, llm=ScriptedLLM(script or first_choices(1), **llm_kwargs))
 
     return make

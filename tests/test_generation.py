@@ -106,7 +106,8 @@ def test_openai_server_dying_mid_answer_sets_the_answer_error(fake_server, fake_
     _Handler.mode = "dies"
     docs, index_dir = fake_index_dir
     llm = OpenAILLM(f"http://127.0.0.1:{fake_server.server_port}/v1", "m", timeout=5)
-    answer = Pipeline(fake_settings(docs, index_dir), llm=llm).ask("2024年郑州市地区生产总值预期增长多少?")
+    pipe = Pipeline(fake_settings(docs, index_dir, compose="model"), llm=llm)
+    answer = pipe.ask("2024年郑州市地区生产总值预期增长多少?")
     assert "before the answer was finished" in answer.error
     assert "回答生成中断" in answer.text  # the reader sees it, not only the field
 
