@@ -127,14 +127,15 @@ def highlight(paragraph: str, quote: str) -> str:
     return f"{html.escape(paragraph[:i])}<mark>{html.escape(quote)}</mark>{html.escape(paragraph[end:])}"
 
 
-def render_source(turn: int, n: int, c: Citation) -> str:
+def render_source(turn: int, n: int, c: Citation, kind: str = "src") -> str:
     meta = [x for x in (c.agency, c.date) if x]
     if c.section:
         meta.append(c.section)
     meta.append(f"第{c.paragraph}段")
+    label = f"[{n}]" if kind == "src" else "相关原文"
     return (
-        f'<div class="src" id="src-{turn}-{n}">'
-        f'<div class="src-title"><span class="src-n">[{n}]</span> {html.escape(c.title)}</div>'
+        f'<div class="{kind}" id="{kind}-{turn}-{n}">'
+        f'<div class="src-title"><span class="src-n">{label}</span> {html.escape(c.title)}</div>'
         f'<div class="src-meta">{" · ".join(html.escape(m) for m in meta)}</div>'
         f'<blockquote class="src-text">{highlight(c.text, c.quote)}</blockquote>'
         f"</div>"
@@ -148,9 +149,13 @@ def render_answer(turn: int, answer: Answer, scope: str = "") -> str:
         f'<div class="note">仅在《{html.escape(scope)}》中查找；可在“高级设置”中改为全部文件。</div>' if scope else ""
     )
     if answer.refused:
+        # What the documents do say, closest first: labelled as related text, not as an answer.
+        related = "".join(render_source(turn, n, c, "rel") for n, c in enumerate(answer.related, start=1))
+        title = '<div class="sources-title">资料中相关的原文（仅供参考，并非答案）</div>'
+        related = f'<div class="related">{title}{related}</div>' if related else ""
         return (
             f'<div class="govrag refused"><div class="refused-label">未找到依据</div>'
-            f'<div class="answer-text">{_text(answer.text)}</div>{scope_note}</div>'
+            f'<div class="answer-text">{_text(answer.text)}</div>{scope_note}{related}</div>'
         )
     parts = [
         '<div class="govrag answered">',
@@ -271,6 +276,9 @@ CSS = """
 .govrag .sources-title { font-weight: 700; margin-bottom: 4px; }
 .govrag .src { border: 1px solid #e2e8f0; border-radius: 6px; padding: 8px 10px; margin: 6px 0;
   background: #f8fafc; color: #0f172a; scroll-margin: 40px; transition: box-shadow 0.3s; }
+.govrag .related { margin-top: 10px; border-top: 1px dashed #f59e0b; padding-top: 6px; }
+.govrag .rel { border: 1px dashed #cbd5e1; border-radius: 6px; padding: 8px 10px; margin: 6px 0;
+  background: #fffdf7; color: #0f172a; }
 .govrag .src.flash { box-shadow: 0 0 0 3px #60a5fa; }
 .govrag .src-title { font-weight: 600; }
 .govrag .src-n { color: #1d4ed8; }

@@ -202,11 +202,13 @@ class Composer:
             offered: list[Evidence] = []
         else:
             support = evidence[0].score if evidence else 0.0
-            leads = evidence[:1] if support >= settings.refuse_below else []
             # Candidates: the sentences that support the question about as well
             # as the best one. Offered a free choice among all, the 270M model
             # often took a preamble sentence instead of the figure asked for.
-            offered = [e for e in evidence[1:_CANDIDATES] if e.score >= support - _MARGIN]
+            close = [e for e in evidence[:_CANDIDATES] if e.score >= support - _MARGIN]
+            # Asked for items, a close candidate listing them comes first.
+            close.sort(key=lambda e: not e.lists)
+            leads, offered = (close[:1], close[1:]) if support >= settings.refuse_below else ([], [])
             unanswered = 0
         if not leads:
             if not evidence:

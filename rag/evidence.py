@@ -34,6 +34,7 @@ class Evidence:
     paragraph: int
     score: float  # support in [0, 1]
     hit_rank: int
+    lists: bool = False  # for a question asking for items: it lists items about what is asked
 
 
 _CLAUSE = re.compile(r"[^，,；;：:。！？!?]+")
@@ -57,6 +58,16 @@ def _figure_clauses(sentence: str, topic) -> list[str]:
     """The sentence's clauses that give a figure and name at least half (by
     weight) of what the question asks about."""
     return [c for c in _CLAUSE.findall(sentence) if NUMBER.search(c) and coverage(topic, c) >= 0.5]
+
+
+_LIST_ITEMS = re.compile(r"[^、]+(?:、[^、]+){2,}")  # three items or more, 、-separated
+
+
+def _lists_about(sentence: str, topic) -> bool:
+    """Whether a clause of the sentence lists items (A、B、C) and names at least
+    half of what the question asks about: …动力电池与新能源汽车、生命科学与生物技术、
+    航空航天、大数据等四大主导产业 answers 四大主导产业是哪些, 做大做强主导产业 doesn't."""
+    return any(_LIST_ITEMS.search(c) and coverage(topic, c) >= 0.5 for c in _CLAUSE.findall(sentence))
 
 
 def _in_unit(sentence: str, about: list[str], unit: str) -> bool:
@@ -119,7 +130,8 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
         # 今年 is the plan's year: last year's results (2023年…居民消费价格下降0.6%) don't say what it plans.
         if r.years and years and not years & r.years:
             score *= _OTHER_YEAR
-        out.append(Evidence(sentence, doc_id, number, score, ranks[row]))
+        lists = r.lists and _lists_about(sentence, r.topic)
+        out.append(Evidence(sentence, doc_id, number, score, ranks[row], lists))
     out.sort(key=lambda e: e.score, reverse=True)
     return out
 

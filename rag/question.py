@@ -265,6 +265,10 @@ def question_parts(question: str, most: int = 4) -> list[str]:
     return [question]
 
 
+# A question asking for items (哪些, 哪几个, 有什么, 分为): a list answers it.
+_ASKS_LIST = re.compile(r"哪些|哪几|有什么|有啥|有哪|分为|分成|包括什么|包括哪")
+
+
 @dataclass(frozen=True)
 class Reading:
     """A question as evidence scoring needs it, worked out once."""
@@ -278,6 +282,7 @@ class Reading:
     asks_price: bool
     contrasts: tuple[tuple[str, str], ...]  # (asked, other side) pairs, see rag/synonyms.py
     years: frozenset[str]  # the years asked about, 今年 read as the documents' year
+    lists: bool  # asks for items
 
 
 def read(question: str, synonyms: Synonyms) -> Reading:
@@ -292,4 +297,5 @@ def read(question: str, synonyms: Synonyms) -> Reading:
         bool(_ASKS_PRICE.search(question)),
         tuple(contrasted(question)),
         frozenset(YEAR.findall(synonyms.dated(question))),
+        bool(_ASKS_LIST.search(question)),
     )

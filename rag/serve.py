@@ -342,19 +342,25 @@ def sources_text(answer: Answer) -> str:
     return "\n\n出处:\n" + "\n".join(lines)
 
 
+def _citation_json(c) -> dict:
+    return {
+        "doc": c.doc,
+        "title": c.title,
+        "agency": c.agency,
+        "section": c.section,
+        "paragraph": c.paragraph,
+        "text": c.text,
+        "quote": c.quote,
+    }
+
+
 def citations_json(answer: Answer) -> list[dict]:
-    return [
-        {
-            "marker": i,
-            "doc": c.doc,
-            "title": c.title,
-            "section": c.section,
-            "paragraph": c.paragraph,
-            "text": c.text,
-            "quote": c.quote,
-        }
-        for i, c in enumerate(answer.citations, 1)
-    ]
+    return [{"marker": i} | _citation_json(c) for i, c in enumerate(answer.citations, 1)]
+
+
+def related_json(answer: Answer) -> list[dict]:
+    """For a refusal: the closest passages, related text and not an answer."""
+    return [_citation_json(c) for c in answer.related]
 
 
 def completion(rid: str, answer: Answer) -> dict:
@@ -372,6 +378,7 @@ def completion(rid: str, answer: Answer) -> dict:
         ],
         "citations": citations_json(answer),
         "refused": answer.refused,
+        "related": related_json(answer),
     }
 
 
@@ -410,7 +417,7 @@ async def events(rid: str, first, job: Job) -> AsyncIterator[bytes]:
                 yield sse(error_body(problem.status, problem.message))
                 return  # no [DONE]: the answer did not finish
             if isinstance(item, Answer):
-                extra = {"citations": citations_json(item), "refused": item.refused}
+                extra = {"citations": citations_json(item), "refused": item.refused, "related": related_json(item)}
                 yield sse(chunk(rid, {"content": sources_text(item)}, "stop", **extra))
             else:
                 yield sse(chunk(rid, {"content": item}))

@@ -123,7 +123,9 @@ def test_refused_answer_looks_different(make_pipe):
     _, (chat, _) = run(make_pipe(), "洛阳市2024年GDP预期增长多少?")
     html = bot(chat)
     assert 'class="govrag refused"' in html and "未找到依据" in html and REFUSAL in html
-    assert "src-" not in html and "来源" not in html
+    # No sources and no [n]: only the closest passages, labelled as related text with who issued them.
+    assert 'id="src-' not in html and "来源" not in html and "[1]" not in html
+    assert "资料中相关的原文（仅供参考，并非答案）" in html and html.count('class="rel"') >= 1
 
 
 def test_empty_message_gets_a_hint_and_asks_nothing(make_pipe):

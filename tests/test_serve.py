@@ -333,3 +333,10 @@ def test_brackets_inside_strings_are_not_nesting(server):
     question = Q + "[" * 50 + '\\"' + "{" * 50
     with post(server, {"messages": [{"role": "user", "content": question}], "tags": [[["ok"]]]}) as r:
         assert r.status == 200 and "7%左右" in json.load(r)["choices"][0]["message"]["content"]
+
+
+def test_a_refusal_carries_the_related_passages(server):
+    with post(server, {"messages": [{"role": "user", "content": "郑州地铁6号线一期的票价是多少钱?"}]}) as r:
+        reply = json.load(r)
+    assert reply["refused"] and reply["citations"] == []
+    assert reply["related"] and all(r["text"] and r["doc"].endswith(".txt") for r in reply["related"])
