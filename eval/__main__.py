@@ -5,6 +5,7 @@ python -m eval cmrc [PATH] [--sample N] [--seed S] [--top-k K] [--out DIR]
 python -m eval bench [--sample N] [--cmrc PATH | --no-cmrc] [--no-scale] [--backend B [--openai-base-url U]]
 python -m eval scale [--chunks N] [--queries Q]
 python -m eval ablation [--top-k K] [--sample N] [--out DIR]
+python -m eval calibrate [SET ...]
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ def parser() -> argparse.ArgumentParser:
     s = subs.add_parser("scale", help="retrieval latency over a synthetic corpus: flat vs HNSW")
     s.add_argument("--chunks", type=int, default=100_000, help="synthetic corpus size (default 100,000)")
     s.add_argument("--queries", type=int, default=300, help="random queries timed per index (default 300)")
+    k = subs.add_parser("calibrate", help="support scores of a pool of sets, and the refusal threshold they suggest")
+    k.add_argument("sets", type=Path, nargs="*", help="question sets pooled (default: h2, h3, h4, calibration)")
     a = subs.add_parser("ablation", help="retrieval recall step by step: dense, lexical, fused, structure, …")
     _common(a, sub=True)
     return p
@@ -104,6 +107,15 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         from .scale import run_scale
 
         run_scale(Pipeline(settings), args.chunks, args.queries, [it["question"] for it in load_gold(args.gold)])
+        return 0
+
+    if args.command == "calibrate":
+        from rag import Pipeline
+
+        from .calibrate import POOL, calibration_lines, supports
+
+        answerable, unanswerable = supports(Pipeline(settings), args.sets or POOL)
+        print("\n".join(calibration_lines(answerable, unanswerable, settings.refuse_below)))
         return 0
 
     if args.command == "ablation":

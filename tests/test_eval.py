@@ -325,3 +325,16 @@ def test_bench_backend_settings_keep_others_unchanged():
         assert (s.llm_backend, s.openai_base_url) == ("openai", "http://10.0.0.1:8080/v1")
     with backend_settings(Settings(llm_threads=1), "transformers") as s:
         assert s == Settings(llm_threads=1, llm_backend="transformers")
+
+
+def test_calibrate_pools_sets_and_prints_both_distributions(fake_settings, tiny_gold, capsys):
+    from eval.calibrate import calibration_lines, supports
+
+    answerable, unanswerable = supports(Pipeline(fake_settings), [tiny_gold, tiny_gold])
+    assert len(answerable) == 6 and len(unanswerable) == 4
+    assert all(0.0 <= s <= 1.0 for s in answerable + unanswerable)
+    assert main(["calibrate", str(tiny_gold)], settings=fake_settings) == 0
+    out = capsys.readouterr().out
+    assert "| p50 |" in out and "current refuse_below" in out and "1 in 10" in out
+    lines = calibration_lines([0.9, 0.8, 0.7, 0.6] * 5, [0.1, 0.2, 0.65], 0.5)
+    assert any("1 in 20" in line and "refuses 0 answerable, 2 unanswerable" in line for line in lines)
