@@ -190,11 +190,6 @@ _CHANGE = re.compile(r"增长|增幅|提高|下降|降低|减少|涨|降")
 _ASKS_WHEN_DONE = re.compile(r"(?:什么时候|啥时候|何时|哪天|几月).*(?:通车|建成|投产|完工|竣工|开通|开业|投用)")
 
 
-# A question about a price or a fee (票价会涨吗?) is answered only by a sentence
-# that speaks of one: the plans name many services (轨道交通, 停车) but few fares.
-_ASKS_PRICE = re.compile(r"票价|价格|房价|收费|费用|租金|房租|学费|门票|电价|水价|气价")
-
-
 def figure_units(question: str) -> str | None:
     """A pattern for a figure in the unit(s) the question asks for, if any."""
     units = dict.fromkeys(_UNITS.get(u, u) for m in _ASKS_UNIT.finditer(question) for u in m.groups() if u)
@@ -279,9 +274,7 @@ class Reading:
     terms: frozenset[str]  # years, numbers and places an answer must be about
     numeric: bool  # asks for a figure
     unit: str | None  # a pattern for a figure in the unit asked for
-    asks_price: bool
     contrasts: tuple[tuple[str, str], ...]  # (asked, other side) pairs, see rag/synonyms.py
-    years: frozenset[str]  # the years asked about, 今年 read as the documents' year
     lists: bool  # asks for items
 
 
@@ -294,8 +287,6 @@ def read(question: str, synonyms: Synonyms) -> Reading:
         frozenset(key_terms(question)),
         bool(_ASKS_NUMBER.search(question)),
         figure_units(question),
-        bool(_ASKS_PRICE.search(question)),
         tuple(contrasted(question)),
-        frozenset(YEAR.findall(synonyms.dated(question))),
         bool(_ASKS_LIST.search(question)),
     )

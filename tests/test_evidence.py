@@ -26,20 +26,11 @@ def support(pipe, question: str, sentence_part: str) -> float:
         ("2024年郑州一般公共预算收入是多少亿?", "2024年郑州一般公共预算收入是多少?", "一般公共预算收入增长3%以上"),
         # The 2023 results give its growth (3.1%); their 亿 is foreign investment's (2.3亿美元).
         ("2023年郑州一般公共预算收入是多少亿?", "2023年郑州一般公共预算收入是多少?", "一般公共预算收入增长3.1%"),
-        # The plan says which rail lines will be built, never what a ticket costs.
-        ("郑州轨道交通票价今年会涨吗?", "郑州轨道交通今年建设什么项目?", "低运量轨道交通项目建设"),
     ],
 )
 def test_a_sentence_without_what_is_asked_does_not_answer(fake_pipeline, asked, plain, sentence_part):
     pipe = fake_pipeline()
     assert support(pipe, asked, sentence_part) < 0.7 * support(pipe, plain, sentence_part)
-
-
-def test_a_sentence_about_another_year_does_not_answer(fake_pipeline):
-    pipe = fake_pipeline()
-    # The 2023 results don't say what the 2024 plan expects: 居民消费价格涨幅3%左右 does.
-    results = support(pipe, "2024年郑州居民消费价格涨多少?", "居民消费价格下降0.6%")
-    assert results < 0.8 * support(pipe, "2024年郑州居民消费价格涨多少?", "居民消费价格涨幅3%左右")
 
 
 def test_a_heading_or_a_box_title_is_never_an_answer_sentence(fake_pipeline):
