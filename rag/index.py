@@ -57,7 +57,7 @@ from .synonyms import Synonyms
 
 log = logging.getLogger("rag")
 
-FORMAT_VERSION = 9  # bump when the layout or chunk/lexical logic changes
+FORMAT_VERSION = 10  # bump when the layout, parsing, chunk or lexical logic changes
 _BATCH = 32
 
 

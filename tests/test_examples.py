@@ -1,0 +1,59 @@
+"""The answer-generalisation issue's examples, asked as a citizen would, with
+the bundled models: each answered, or refused with the related passages shown."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.models
+
+
+def test_a_list_question_gets_the_sentence_naming_the_items(real_pipeline):
+    answer = real_pipeline.ask("新乡高新区的四大主导产业是哪些?")
+    lead = answer.text.split("[1]")[0]
+    for item in ("动力电池与新能源汽车", "生命科学与生物技术", "航空航天", "大数据"):
+        assert item in lead, answer.text
+
+
+def test_both_parts_of_a_question_about_two_years_are_answered(real_pipeline):
+    answer = real_pipeline.ask("郑州技术合同成交额2023年是多少?2024年计划多少?")
+    assert not answer.refused and "650亿元" in answer.text and "800亿元" in answer.text
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "鄭州今年計劃新增城鎮就業多少人?",  # traditional characters
+        "郑州今年计划新增城镇就业多少人?[1]",  # a stray citation marker
+        "<b>郑州今年</b>计划新增城镇就业多少人?",  # markup
+        "郑州２０２４年计划新增城镇就业多少人?",  # full-width digits
+    ],
+)
+def test_questions_typed_as_citizens_type_them_are_answered(real_pipeline, typed):
+    answer = real_pipeline.ask(typed)
+    assert not answer.refused and "12.65万人" in answer.text, answer.text
+
+
+def test_an_english_question_is_told_plainly_to_ask_in_chinese(real_pipeline):
+    answer = real_pipeline.ask("How many new urban jobs does Zhengzhou plan to create in 2024?")
+    assert answer.refused and "中文" in answer.text and not answer.citations
+
+
+def test_a_follow_up_chain_never_cites_a_table_fragment(real_pipeline):
+    history = ["2024年郑州GDP增长目标是多少?", "那2023年呢?"]
+    answer = real_pipeline.ask("固定资产投资呢", history=history)
+    assert not answer.refused and "专栏" not in answer.text and " |" not in answer.text
+    assert all(not c.quote.startswith("专栏") for c in answer.citations)
+
+
+def test_close_candidates_are_added_without_the_models_filler(real_pipeline):
+    answer = real_pipeline.ask("2024年郑州市地区生产总值预期增长多少?")
+    assert "7%左右" in answer.text and "开局之年" not in answer.text
+    assert answer.timings["total"] < 30  # no model call; a bound that only a hang breaks
+
+
+def test_a_near_miss_is_refused_with_the_related_passages(real_pipeline):
+    # The plan gives the budget's revenue (收入), never its spending (支出).
+    answer = real_pipeline.ask("2024年郑州一般公共预算支出增长多少?")
+    assert answer.refused and not answer.citations
+    assert answer.related and any("一般公共预算收入" in c.text for c in answer.related)
