@@ -169,24 +169,25 @@ class Composer:
         for part in parts:
             # 去年 is a year: the part's evidence must be about that year.
             evidence = gather_evidence(self.index.synonyms.dated(part), hits, self.index, self.embedder)
-            best = evidence[0].score if evidence else 0.0
+            best = max((e.score for e in evidence), default=0.0)
             support = max(support, best)
             if best < self.settings.refuse_below:
                 unanswered += 1
                 continue
             used = {e.sentence for e in picked}
-            near = [e for e in evidence[:_CANDIDATES] if e.score >= best - _MARGIN and e.sentence not in used]
+            near = [e for e in evidence[:_CANDIDATES] if e.fit >= evidence[0].fit - _MARGIN and e.sentence not in used]
             picked += near[:1]
         return picked, unanswered, support
 
     def _related(self, evidence: Sequence[Evidence], hits: Sequence[Hit]) -> tuple[Citation, ...]:
-        """What the documents do say closest to a refused question: the paragraphs
-        of its best evidence sentences (else of its best hits), labelled as
-        related text, never as an answer."""
-        keys = dict.fromkeys((e.doc, e.paragraph) for e in evidence)
+        """What the documents do say closest to a refused question: the best
+        retrieved paragraphs, each with its best sentence marked, labelled as
+        related text, never as an answer. (Retrieval, not evidence, orders them:
+        evidence marks down exactly the sentences a reader should see here, the
+        revenue figure for a question about spending.)"""
         quotes = {(e.doc, e.paragraph): e.sentence for e in reversed(evidence)}
-        keys |= dict.fromkeys((h.doc, h.paragraphs[0]) for h in hits)
-        return tuple(self._citation(d, n, quotes.get((d, n), "")) for d, n in list(keys)[:_RELATED])
+        keys = list(dict.fromkeys((h.doc, n) for h in hits for n in h.paragraphs))[:_RELATED]
+        return tuple(self._citation(d, n, quotes.get((d, n), "")) for d, n in keys)
 
     def refusal(self, question: str, resolved: str, hits, support: float, related=()) -> Answer:
         return Answer(question, REFUSAL, (), True, tuple(hits), (), resolved, support, related=tuple(related))
@@ -201,11 +202,11 @@ class Composer:
             leads, unanswered, support = self._answer_parts(parts, hits)
             offered: list[Evidence] = []
         else:
-            support = evidence[0].score if evidence else 0.0
+            support = max((e.score for e in evidence), default=0.0)
             # Candidates: the sentences that support the question about as well
             # as the best one. Offered a free choice among all, the 270M model
             # often took a preamble sentence instead of the figure asked for.
-            close = [e for e in evidence[:_CANDIDATES] if e.score >= support - _MARGIN]
+            close = [e for e in evidence[:_CANDIDATES] if e.fit >= evidence[0].fit - _MARGIN]
             # Asked for items, a close candidate listing them comes first (the
             # page's example 四大主导产业是哪些? led with one of the four). Neutral
             # on gold, dev, h2, h3 and h4 (no figure moved); as a score factor

@@ -36,6 +36,7 @@ class Evidence:
     score: float  # support in [0, 1]
     hit_rank: int
     lists: bool = False  # for a question asking for items: it lists items about what is asked
+    fit: float = 0.0  # how well it answers, to choose among sentences (see gather_evidence); best first
 
 
 _CLAUSE = re.compile(r"[^，,；;：:。！？!?]+")
@@ -119,20 +120,28 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
         seen.add(sentence)
         doc = index.documents[doc_id]
         context = f"{doc.title} {doc.paragraph(number).section} {sentence}"
-        lexical = 0.6 * coverage(r.weights, sentence) + 0.4 * coverage(r.weights, context)
-        score = _LEXICAL * lexical + _SEMANTIC * stretched(d) + 0.10 / (1 + ranks[row])
+        semantic = _SEMANTIC * stretched(d) + 0.10 / (1 + ranks[row])
+        context_covered = 0.4 * coverage(r.weights, context)
+        score = _LEXICAL * (0.6 * coverage(r.weights, sentence) + context_covered) + semantic
+        # Which sentence answers best is told by the words the document's title
+        # doesn't already say: in the 新乡高新区…黄河流域生态保护…实施方案, a
+        # sentence naming 高新区, 黄河 and 保护 is about everything and answers
+        # nothing. Whether anything answers (the support) still counts them.
+        own = [(alts, w) for alts, w in r.weights if not any(a in doc.title for a in alts)] or r.weights
+        fit = _LEXICAL * (0.6 * coverage(own, sentence) + context_covered) + semantic
         about = _figure_clauses(sentence, r.topic) if r.numeric or r.unit else []
+        kept = 1.0
         if r.numeric and not about:
             # Asked for a figure: a sentence whose figures are about something
             # else (加氢站55座 for 充电桩多少个) can't answer it.
-            score *= _OFF_TOPIC_FIGURE
+            kept *= _OFF_TOPIC_FIGURE
         if any(other in sentence and asked not in sentence for asked, other in r.contrasts):
-            score *= _CONTRASTED
+            kept *= _CONTRASTED
         if r.unit and not _in_unit(sentence, about, r.unit):
-            score *= _OTHER_UNIT
+            kept *= _OTHER_UNIT
         lists = r.lists and _lists_about(sentence, r.topic)
-        out.append(Evidence(sentence, doc_id, number, score, ranks[row], lists))
-    out.sort(key=lambda e: e.score, reverse=True)
+        out.append(Evidence(sentence, doc_id, number, score * kept, ranks[row], lists, fit * kept))
+    out.sort(key=lambda e: e.fit, reverse=True)
     return out
 
 
