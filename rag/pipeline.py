@@ -24,9 +24,9 @@ from .settings import Settings
 
 History = Sequence[str | tuple[str, str] | dict]
 _MOST_HITS = 50  # top_k beyond this only slows the answer: evidence comes from the first few
-HINT = "请把问题说得具体一些，例如：郑州2024年地区生产总值预期增长多少？ (say what you want to know)"
+HINT = "请把问题说得具体一些，例如：郑州今年地区生产总值预期增长多少？ (say what you want to know)"
 ONLY_CHINESE = (
-    "目前只支持用中文提问，请用中文再问一次，例如：郑州2024年地区生产总值预期增长多少？"
+    "目前只支持用中文提问，请用中文再问一次，例如：郑州今年地区生产总值预期增长多少？"
     " (Only questions in Chinese are supported: the documents are in Chinese; please ask in Chinese.)"
 )
 

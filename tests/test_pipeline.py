@@ -141,3 +141,12 @@ def test_traditional_full_width_and_markup_are_answered_as_plain(fake_pipeline):
         answer = pipe.ask(typed)
         assert (answer.text, answer.citations) == (plain.text, plain.citations), typed
         assert answer.question == typed  # as asked; resolved_question is what was looked up
+
+
+def test_the_systems_own_messages_state_no_figure():
+    # Every number an answer shows must be in a cited paragraph, and these cite none.
+    from rag.answering import PART_UNANSWERED, REFUSAL
+    from rag.pipeline import HINT, ONLY_CHINESE
+
+    for message in (HINT, ONLY_CHINESE, REFUSAL, PART_UNANSWERED):
+        assert not re.search(r"\d", message), message
