@@ -35,7 +35,7 @@ ARGS = [
 ]
 Q = "2024年郑州市地区生产总值预期增长多少?"
 GDP_TITLE = "郑州市2024年国民经济和社会发展计划"
-XSS = "<img src=x onerror=alert(1)>"
+XSS = "<img src=x onerror=alert(1)>郑州地铁今年有什么规划?"  # markup around a real question
 ANSWER_S = 600  # the bundled model on two busy CPU cores can take minutes
 FINAL = "#chat .govrag:not(.pending):not(.hint)"
 
