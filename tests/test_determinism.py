@@ -16,7 +16,7 @@ import pytest
 from .conftest import ROOT
 
 QUESTIONS = [
-    "郑",
+    "郑州地铁",
     "2024年郑州市地区生产总值预期增长多少?",
     "新乡高新区的四大主导产业是哪些?",
     "郑州今年GDP要涨多少",

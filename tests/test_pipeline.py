@@ -41,8 +41,8 @@ def test_follow_up_with_real_models(real_pipeline):
 
 
 def ask_with_the_model(pipe, monkeypatch, question: str) -> Answer:
-    """`pipe.ask`, checking that the model was asked: it is offered every
-    evidence sentence after the lead (most questions need no model call)."""
+    """`pipe.ask` (with compose="model"), checking that the model was asked:
+    it is offered every evidence sentence after the lead."""
     calls = []
     stream = pipe.llm.stream
     monkeypatch.setattr(pipe.llm, "stream", lambda *a, **kw: calls.append(a) or stream(*a, **kw))
@@ -59,7 +59,11 @@ def assert_numbers_cited(answer: Answer):
 
 @pytest.mark.models
 def test_bundled_model_adds_only_checked_sentences(real_pipeline, monkeypatch, all_offered):
-    answer = ask_with_the_model(real_pipeline, monkeypatch, "郑州今年旅游人数和收入目标是多少?")
+    from rag import Pipeline
+
+    r = real_pipeline
+    pipe = Pipeline(Settings(compose="model"), embedder=r.embedder, llm=r.llm, index=r.index)
+    answer = ask_with_the_model(pipe, monkeypatch, "郑州今年旅游人数和收入目标是多少?")
     assert not answer.refused and "1.7亿人次" in answer.text
     assert_numbers_cited(answer)
 
@@ -69,7 +73,7 @@ def test_transformers_backend_answers_faithfully(tmp_path, monkeypatch, all_offe
     """The GGUF through transformers (dequantised once, cached): same guarantees."""
     from rag import Pipeline
 
-    pipe = Pipeline(Settings(llm_backend="transformers", cache_dir=tmp_path / "cache"))
+    pipe = Pipeline(Settings(llm_backend="transformers", cache_dir=tmp_path / "cache", compose="model"))
     answer = ask_with_the_model(pipe, monkeypatch, Q)
     assert "7%左右" in answer.text and answer.citations[0].paragraph == 10
     assert_numbers_cited(answer)
