@@ -221,11 +221,8 @@ class Composer:
             yield self.refusal(question, resolved, hits, support, self._related(evidence, hits))
             return
 
-        # Prompt paragraphs: those holding the sentences, best first.
+        # The paragraphs holding the sentences, best first: [n] numbers them.
         keys = list(dict.fromkeys((e.doc, e.paragraph) for e in [*leads, *offered]))
-        # The prompt shows the candidate sentences of each paragraph, not whole
-        # paragraphs: prompt reading dominates latency on a CPU.
-        paragraphs = ["".join(e.sentence for e in [*leads, *offered] if (e.doc, e.paragraph) == k) for k in keys]
 
         def numbered(e: Evidence) -> str:
             return f"{e.sentence}[{keys.index((e.doc, e.paragraph)) + 1}]"
@@ -259,27 +256,29 @@ class Composer:
                 cited.append(key)
             return f"{shown_as[body]}[{cited.index(key) + 1}]"
 
-        # The best evidence sentence (one per part) leads, shown at once; the
-        # model then adds up to `max_answer_sentences - 1` of the other
-        # candidates, or nothing. Left to choose the first sentence too, the
-        # 270M model often took a weaker candidate (GDP 总量 for 增长多少; see
-        # the module docstring).
+        # The best evidence sentence (one per part) leads, shown at once. Left
+        # to choose the first sentence too, the 270M model often took a weaker
+        # candidate (GDP 总量 for 增长多少; see the module docstring).
         for e in leads:
             if (shown := check(numbered(e))) is not None:
                 yield shown
-        # Extracted, the close candidates follow the lead best first. Measured
-        # against the model's choice among the same candidates: must_include on
-        # gold 0.941 -> 0.963, dev 0.682 -> 0.705 (chosen on these), and on sets
-        # not chosen on h2 0.515 -> 0.561, h3 0.909 -> 1.000, h4 0.750 -> 0.795;
-        # whole answer p95 2.4 s -> 0.07 s. Margins of 0.05 and 0.18 did worse.
         if settings.compose == "extract":
+            # The close candidates follow the lead, best first. Measured against
+            # the model's choice among the same candidates: must_include on gold
+            # 0.941 -> 0.963, dev 0.682 -> 0.705 (chosen on these), and on sets
+            # not chosen on h2 0.515 -> 0.561, h3 0.909 -> 1.000, h4 0.750 ->
+            # 0.795; whole answer p95 2.4 s -> 0.07 s. Margins of 0.05 and 0.18
+            # did worse.
             for e in offered[: settings.max_answer_sentences - 1]:
                 if (shown := check(numbered(e))) is not None:
                     yield shown
-            offered = []
-        try:
-            if offered and settings.max_answer_sentences > 1:
-                prompt = build_prompt(resolved, paragraphs) + numbered(leads[0])
+        elif offered and settings.max_answer_sentences > 1:
+            # The model adds up to `max_answer_sentences - 1` of the candidates,
+            # or nothing. The prompt shows the candidate sentences of each
+            # paragraph, not whole paragraphs: prompt reading dominates latency.
+            paragraphs = ["".join(e.sentence for e in [*leads, *offered] if (e.doc, e.paragraph) == k) for k in keys]
+            prompt = build_prompt(resolved, paragraphs) + numbered(leads[0])
+            try:
                 for sentence in sentences(
                     self.llm.stream(
                         prompt,
@@ -295,8 +294,8 @@ class Composer:
                     if time.monotonic() > deadline:
                         error = DEADLINE
                         break
-        except LLMError as e:
-            error = str(e)
+            except LLMError as e:
+                error = str(e)
         if unanswered:
             yield PART_UNANSWERED
 

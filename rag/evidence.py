@@ -111,6 +111,14 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
     if not rows:
         return []
     dense = index.sentence_vectors[rows] @ q
+    # Which sentence answers best is told by the words the document's title
+    # doesn't already say: in the 新乡高新区…黄河流域生态保护…实施方案, a
+    # sentence naming 高新区, 黄河 and 保护 is about everything and answers
+    # nothing. Whether anything answers (the support) still counts them.
+    own = {
+        d: [(alts, w) for alts, w in r.weights if not any(a in index.documents[d].title for a in alts)] or r.weights
+        for d in dict.fromkeys(h.doc for h in hits)
+    }
     out: list[Evidence] = []
     seen: set[str] = set()
     for row, d in zip(rows, dense):
@@ -123,12 +131,7 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
         semantic = _SEMANTIC * stretched(d) + 0.10 / (1 + ranks[row])
         context_covered = 0.4 * coverage(r.weights, context)
         score = _LEXICAL * (0.6 * coverage(r.weights, sentence) + context_covered) + semantic
-        # Which sentence answers best is told by the words the document's title
-        # doesn't already say: in the 新乡高新区…黄河流域生态保护…实施方案, a
-        # sentence naming 高新区, 黄河 and 保护 is about everything and answers
-        # nothing. Whether anything answers (the support) still counts them.
-        own = [(alts, w) for alts, w in r.weights if not any(a in doc.title for a in alts)] or r.weights
-        fit = _LEXICAL * (0.6 * coverage(own, sentence) + context_covered) + semantic
+        fit = _LEXICAL * (0.6 * coverage(own[doc_id], sentence) + context_covered) + semantic
         about = _figure_clauses(sentence, r.topic) if r.numeric or r.unit else []
         kept = 1.0
         if r.numeric and not about:

@@ -104,18 +104,17 @@ class Pipeline:
                 )
         return self._llm
 
-    def _checked(self, top_k: object, doc: object) -> tuple[int, str | None]:
-        """top_k and doc as given, or a clear ValueError."""
+    def _top_k(self, top_k: object) -> int:
+        """top_k as given (None: the setting), or a clear ValueError. (An
+        unknown doc is the retriever's to refuse: `Index.require_doc`.)"""
         top_k = self.settings.top_k if top_k is None else top_k
         if not isinstance(top_k, int) or isinstance(top_k, bool) or not 1 <= top_k <= _MOST_HITS:
             raise ValueError(f"top_k 必须是 1 到 {_MOST_HITS} 之间的整数 (top_k must be an integer 1-{_MOST_HITS})")
-        if doc is not None:
-            self.index.require_doc(doc)
-        return top_k, doc
+        return top_k
 
     def retrieve(self, question: str, top_k: int | None = None, doc: str | None = None) -> list[Hit]:
         question = normalise(validate_question(question, self.settings.max_question_chars))
-        top_k, doc = self._checked(top_k, doc)
+        top_k = self._top_k(top_k)
         return Retriever(self.index, self.embedder, self.settings).retrieve(question, top_k, doc)
 
     def _retrieve_parts(self, question: str, top_k: int, doc: str | None) -> list[Hit]:
@@ -151,7 +150,7 @@ class Pipeline:
         A question that can't be answered as put (empty, too long, asking
         nothing: 郑) raises ValueError with a hint, before any work."""
         question = validate_question(question, self.settings.max_question_chars)
-        top_k, doc = self._checked(top_k, doc)
+        top_k = self._top_k(top_k)
         started = time.perf_counter()
         resolved = self._resolve(normalise(question), history)
         if not has_content(resolved, self.index.synonyms):

@@ -73,7 +73,7 @@ class Retriever:
 
     def retrieve(self, question: str, top_k: int | None = None, doc: str | None = None) -> list[Hit]:
         top_k = top_k or self.settings.top_k
-        if doc:
+        if doc is not None:
             self.index.require_doc(doc)  # an unknown name is a ValueError naming the valid ones
         if self.settings.expand_queries:
             question = self.index.synonyms.expand(question)

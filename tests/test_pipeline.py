@@ -154,3 +154,9 @@ def test_the_systems_own_messages_state_no_figure():
 
     for message in (HINT, ONLY_CHINESE, REFUSAL, PART_UNANSWERED):
         assert not re.search(r"\d", message), message
+
+
+@pytest.mark.parametrize("doc", ["", "nope.txt"])
+def test_an_unknown_document_is_a_clear_error(fake_pipeline, doc):
+    with pytest.raises(ValueError, match="可选的文件"):
+        fake_pipeline().ask(Q, doc=doc)
