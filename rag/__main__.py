@@ -35,23 +35,22 @@ def _print_answer(answer) -> None:
 
 def _index(settings: Settings, if_needed: bool) -> int:
     from .embeddings import make_embedder
-    from .index import IndexUnavailable, build, identity, load, save, unwritable
+    from .index import IndexUnavailable, build, refresh, save, unwritable
 
     embedder = make_embedder(settings.embedder, settings.query_prefix, settings.passage_prefix)
     started = time.perf_counter()
-    try:
-        index = load(settings.index_dir, identity(settings, embedder)) if if_needed else None
-    except IndexUnavailable as e:
-        logging.getLogger("rag").info("building index: %s", e)
-        index = None
-    if index is None:
-        # Before the minutes of embedding, not after them.
-        if problem := unwritable(settings.index_dir):
-            raise IndexUnavailable(problem)
-        index = build(settings, embedder)
+    # Before the minutes of embedding, not after them.
+    if problem := unwritable(settings.index_dir):
+        raise IndexUnavailable(problem)
+    if if_needed:
+        index, changed = refresh(settings, embedder)
+    else:
+        index, changed = build(settings, embedder), True
         save(index, settings.index_dir)
+    reused = index.manifest.get("reused_chunks", 0) if changed else len(index.chunks)
     print(
         f"index: {len(index.chunks)} chunks from {len(index.documents)} documents "
+        f"({len(index.chunks) - reused} embedded, {reused} reused) "
         f"in {time.perf_counter() - started:.1f}s -> {settings.index_dir}"
     )
     for message in index.manifest.get("skipped", []):
@@ -82,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     p_ask.add_argument("--top-k", type=int, default=5)
     p_ask.add_argument("--doc", help="only this document (file name)")
     p_index = sub.add_parser("index", help="(re)build the index")
-    p_index.add_argument("--if-needed", action="store_true", help="only when sources or settings changed")
+    p_index.add_argument(
+        "--if-needed", action="store_true", help="only what changed: embeds new and changed files, drops removed ones"
+    )
     sub.add_parser("list", help="the indexed documents: file, title, agency, date, chunks")
     p_serve = sub.add_parser("serve", help="OpenAI-compatible chat completions endpoint")
     p_serve.add_argument("--host", default="127.0.0.1")

@@ -57,6 +57,12 @@ class Settings:
     # under 30 ms up to about 500,000; HNSW is faster but approximate.
     index_type: str = "auto"
     ann_threshold: int = 500_000
+    # The search engine (rag/backends/): "faiss" (FAISS + bm25s files in the
+    # index folder: embedded, nothing to start) or "milvus" (one collection, at
+    # `milvus_uri`: a local .db file runs Milvus Lite in-process, an
+    # http://host:19530 URI talks to a Milvus server with the same code).
+    index_backend: str = "faiss"
+    milvus_uri: str = str(ROOT / "embeddings" / "milvus.db")
     # Append the official terms of a question's everyday words (托儿所 → 托育)
     # before retrieval; see rag/synonyms.py.
     expand_queries: bool = True

@@ -112,7 +112,7 @@ def test_the_cost_of_one_request_is_bounded(fake_pipeline):
     # One retrieval per part, at most max_question_parts of them.
     calls = []
     retrieve = pipe._retrieve_parts
-    pipe._retrieve_parts = lambda q, k, d: calls.append(q) or retrieve(q, k, d)
+    pipe._retrieve_parts = lambda i, q, k, d: calls.append(q) or retrieve(i, q, k, d)
     pipe.ask("郑州GDP?" * 300)
     from rag.question import question_parts
 
