@@ -121,6 +121,10 @@ class Settings:
     # depend on timing otherwise.
     answer_deadline: float = 20.0
 
+    # Token that unlocks managing documents (serve's /v1/documents, the page's
+    # 文件管理 tab); empty: nobody can, and neither is shown. Also `--admin-token`.
+    admin_token: str = field(default="", repr=False)
+
     # Where converted model weights are cached between runs.
     cache_dir: Path = field(default=Path.home() / ".cache" / "govrag")
 
