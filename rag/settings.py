@@ -63,6 +63,10 @@ class Settings:
     # http://host:19530 URI talks to a Milvus server with the same code).
     index_backend: str = "faiss"
     milvus_uri: str = str(ROOT / "embeddings" / "milvus.db")
+    # What Milvus's BM25 reads: "ours" (our lexical tokens: jieba words, numbers,
+    # character bigrams, as FAISS's side has them) or "chinese" (Milvus's own
+    # Chinese analyzer over the chunk text). See rag/backends/milvus.py.
+    milvus_lexical: str = "ours"
     # Append the official terms of a question's everyday words (托儿所 → 托育)
     # before retrieval; see rag/synonyms.py.
     expand_queries: bool = True

@@ -78,7 +78,7 @@ class SearchBackend(Protocol):
 def backend_identity(settings: Settings) -> str:
     """The engine part of a build's identity: another engine or server is another build."""
     if settings.index_backend == "milvus":
-        return f"milvus:{milvus_uri(settings)}"
+        return f"milvus:{milvus_uri(settings)}:{settings.milvus_lexical}"
     return settings.index_backend
 
 
