@@ -51,7 +51,7 @@ EXAMPLES = [
     "郑州关停了多少家小碳素厂?",
 ]
 ALL_DOCS = ""  # dropdown value for 全部文件
-MAX_UPLOAD = "1kb"  # Gradio's upload endpoint; the page has no upload
+MAX_UPLOAD = "1kb"  # Gradio's upload endpoint; only the 文件管理 tab (admin.py) uploads
 EMPTY_HINT = "请输入您的问题，例如：2024年郑州市地区生产总值预期增长多少？"
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 

@@ -325,3 +325,34 @@ def test_a_duplicate_added_later_is_skipped_and_dropping_the_last_file_is_refuse
     with pytest.raises(IndexUnavailable, match="no readable documents"):
         refresh(s, HashingEmbedder(), progress=False)
     assert load(s.index_dir).documents.keys() == before.documents.keys()  # the live build stays
+
+
+@pytest.mark.models
+def test_add_and_remove_with_e5_retrieve_as_full_builds(tmp_path):
+    from rag.embeddings import make_embedder
+    from rag.index import refresh
+    from rag.retrieval import Retriever
+    from rag.settings import Settings
+
+    from .conftest import SEEDS
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    first, second = (next(SEEDS.glob(f"{n}_*")) for n in ("000", "002"))
+    (docs / first.name).write_bytes(first.read_bytes())
+    s = Settings(docs_dir=docs, index_dir=tmp_path / "idx")
+    e = make_embedder("e5")
+    questions = ["郑州市如何推进托育服务?", "新增了多少个养老服务设施?", "如何加强社区治理?", "这份答复由哪个单位办理?"]
+
+    def top(index, settings=s):
+        return [[h.chunk.id for h in Retriever(index, e, settings).retrieve(q, 5)] for q in questions]
+
+    alone, _ = refresh(s, e, progress=False)
+    (docs / second.name).write_bytes(second.read_bytes())
+    added, _ = refresh(s, e, progress=False)
+    full = build(s.with_(index_dir=tmp_path / "full"), e, progress=False)
+    assert top(added) == top(full)
+    assert np.allclose(added.sentence_vectors, full.sentence_vectors, atol=1e-4)
+    (docs / second.name).unlink()
+    removed, _ = refresh(s, e, progress=False)
+    assert removed.manifest["reused_chunks"] == len(removed.chunks) and top(removed) == top(alone)
