@@ -39,6 +39,7 @@ from collections.abc import Iterator, Sequence
 
 import gradio as gr
 
+import admin
 from rag import REFUSAL, Answer, Citation, Pipeline, Settings
 
 log = logging.getLogger("app")
@@ -50,7 +51,7 @@ EXAMPLES = [
     "郑州关停了多少家小碳素厂?",
 ]
 ALL_DOCS = ""  # dropdown value for 全部文件
-MAX_UPLOAD = "1kb"  # Gradio's upload endpoint; the page has no upload
+MAX_UPLOAD = "1kb"  # Gradio's upload endpoint; only the 文件管理 tab (admin.py) uploads
 EMPTY_HINT = "请输入您的问题，例如：2024年郑州市地区生产总值预期增长多少？"
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 
@@ -354,6 +355,8 @@ def build_app(pipe: Pipeline) -> gr.Blocks:
                 elem_id="doc-filter",
             )
             top_k = gr.Slider(1, 10, value=settings.top_k, step=1, label="检索段落数 (top-k)", elem_id="top-k")
+        if settings.admin_token:  # the 文件管理 tab, only for a page started with a token
+            admin.document_tab(pipe)
 
         inputs = [msg, chatbot, doc, top_k]
         asked = gr.on([msg.submit, send.click], chat, inputs, [chatbot, msg], api_name="chat")
@@ -372,7 +375,8 @@ def serve(pipe: Pipeline, host: str = "127.0.0.1", port: int = 7860, **launch_kw
     demo = build_app(pipe)
     # The page takes no files, but Gradio's upload endpoint exists regardless
     # (and accepted 50 MB): keep what it can be sent tiny.
-    launch_kwargs = {"max_file_size": MAX_UPLOAD} | launch_kwargs
+    limit = admin.upload_limit(pipe) if pipe.settings.admin_token else MAX_UPLOAD
+    launch_kwargs = {"max_file_size": limit} | launch_kwargs
     demo.launch(server_name=host, server_port=port, share=False, css=CSS, head=HEAD, ssr_mode=False, **launch_kwargs)
     return demo
 
@@ -389,9 +393,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="政府文件问答 chat page")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    parser.add_argument("--admin-token", default="", help="shows the 文件管理 tab, whose actions need this token")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    pipe = Pipeline(Settings())
+    pipe = Pipeline(Settings(admin_token=args.admin_token))
     # Start loading now, so the first visitor finds the page (nearly) ready.
     threading.Thread(target=_warm_in_background, args=(pipe,), daemon=True, name="warm-up").start()
     serve(pipe, args.host, args.port)

@@ -1,9 +1,11 @@
 """Command line of the evaluation harness; see eval/README.md.
 
 python -m eval [--gold F] [--top-k K] [--sample N] [--retrieval-only] [--baseline] [--out DIR]
+               [--index-backend faiss|milvus] [--milvus-uri URI] [--index-dir DIR]
 python -m eval cmrc [PATH] [--sample N] [--seed S] [--top-k K] [--out DIR]
 python -m eval bench [--sample N] [--cmrc PATH | --no-cmrc] [--no-scale] [--backend B [--openai-base-url U]]
 python -m eval scale [--chunks N] [--queries Q]
+python -m eval incremental [--cmrc PATH] [--passages N]
 python -m eval ablation [--top-k K] [--sample N] [--out DIR]
 python -m eval calibrate [SET ...]
 """
@@ -41,6 +43,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--gold", type=Path, default=GOLD, help="gold set (JSON lines)")
     p.add_argument("--retrieval-only", action="store_true", help="skip answering")
     p.add_argument("--baseline", action="store_true", help="also run the tutorial-recipe baseline, side by side")
+    p.add_argument("--index-backend", choices=["faiss", "milvus"], help="search engine (default: Settings)")
+    p.add_argument("--milvus-uri", help="with --index-backend milvus: a Milvus Lite .db path or http:// URI")
+    p.add_argument("--index-dir", type=Path, help="index folder (default: Settings.index_dir)")
     _common(p, sub=False)
     subs = p.add_subparsers(dest="command")
     c = subs.add_parser("cmrc", help="CMRC 2018 as a knowledge base: passage recall, EM/F1")
@@ -63,6 +68,9 @@ def parser() -> argparse.ArgumentParser:
     s = subs.add_parser("scale", help="retrieval latency over a synthetic corpus: flat vs HNSW")
     s.add_argument("--chunks", type=int, default=100_000, help="synthetic corpus size (default 100,000)")
     s.add_argument("--queries", type=int, default=300, help="random queries timed per index (default 300)")
+    i = subs.add_parser("incremental", help="cost of adding and removing one document, small and large corpus")
+    i.add_argument("--cmrc", type=Path, default=cmrc.DEFAULT, help="CMRC file whose passages form the large corpus")
+    i.add_argument("--passages", type=int, default=200, help="CMRC passages in the large corpus (default 200)")
     k = subs.add_parser("calibrate", help="support scores of a pool of sets, and the refusal threshold they suggest")
     k.add_argument("sets", type=Path, nargs="*", help="question sets pooled (default: h2, h3, h4, calibration)")
     a = subs.add_parser("ablation", help="retrieval recall step by step: dense, lexical, fused, structure, …")
@@ -73,6 +81,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
     args = parser().parse_args(argv)
     settings = settings or Settings()
+    engine = {"index_backend": args.index_backend, "milvus_uri": args.milvus_uri, "index_dir": args.index_dir}
+    settings = settings.with_(**{k: v for k, v in engine.items() if v is not None})
     out = args.out or REPORTS
 
     if args.command == "cmrc":
@@ -107,6 +117,12 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         from .scale import run_scale
 
         run_scale(Pipeline(settings), args.chunks, args.queries, [it["question"] for it in load_gold(args.gold)])
+        return 0
+
+    if args.command == "incremental":
+        from .incremental import run_incremental
+
+        run_incremental(settings, args.cmrc, args.passages)
         return 0
 
     if args.command == "calibrate":

@@ -2,7 +2,7 @@
 the last part of `python -m eval bench`).
 
 Dense index: N random unit vectors of the embedder's size (384 for e5-small),
-indexed with `rag.index.make_faiss` once exact (flat) and once as an HNSW
+indexed with `rag.backends.faiss_bm25.make_faiss` once exact (flat) and once as an HNSW
 graph; a few hundred random unit queries are searched one at a time for 50
 candidates, as the retriever does. Reported: build time, query latency
 p50/p95, and the HNSW top 10's recall against the exact top 10. Uniform random
@@ -28,7 +28,8 @@ from dataclasses import replace
 import numpy as np
 
 from rag import Pipeline
-from rag.index import Index, faiss_kind, make_faiss
+from rag.backends.faiss_bm25 import FaissBM25, faiss_kind, make_faiss
+from rag.index import Index
 from rag.lexical import LexicalIndex
 from rag.retrieval import _POOL, Retriever
 
@@ -73,7 +74,8 @@ def retrieval_scale(pipe: Pipeline, dense, questions: list[str]) -> dict:
     started = time.perf_counter()
     lexical = LexicalIndex.build([c.embed_text for c in chunks])
     lexical_s = time.perf_counter() - started
-    big = Index(base.documents, chunks, dense, lexical, base.sentences, base.sentence_vectors, base.manifest)
+    search = FaissBM25(dense, lexical, [c.doc for c in chunks])
+    big = Index(base.documents, chunks, search, base.sentences, base.sentence_vectors, base.manifest)
     retriever = Retriever(big, pipe.embedder, pipe.settings)
     retriever.retrieve(questions[0])  # models and cached tables load outside the timings
     latency = []
@@ -97,7 +99,9 @@ def run_scale(
 ) -> dict:
     """Measure, print (label, value) lines through `show`, and return the figures."""
     show = show or (lambda label, value: print(f"{label:<38} {value}", flush=True))
-    figures, indexes = dense_scale(n, queries, pipe.index.dense.d)  # the embedder's size: queries search these too
+    figures, indexes = dense_scale(
+        n, queries, pipe.index.sentence_vectors.shape[1]
+    )  # the embedder's size: queries search these too
     for kind in ("flat", "hnsw"):
         f = figures[kind]
         show(

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from rag import Pipeline
 from rag.answering import build_prompt
+from rag.backends.faiss_bm25 import make_faiss
 from rag.documents import read_text, source_files
-from rag.index import make_faiss
 
 
 @dataclass

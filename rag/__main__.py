@@ -1,4 +1,5 @@
 """Command line: `python -m rag ask "问题"`, `python -m rag index`, `python -m rag list`,
+`python -m rag add PATH...`, `python -m rag remove NAME...` (rag/library.py),
 `python -m rag serve`. A failure the user can fix (an unknown --doc, an index folder
 that can't be written, no readable documents) is one line `错误: …` on stderr and
 exit status 2, not a traceback.
@@ -35,23 +36,22 @@ def _print_answer(answer) -> None:
 
 def _index(settings: Settings, if_needed: bool) -> int:
     from .embeddings import make_embedder
-    from .index import IndexUnavailable, build, identity, load, save, unwritable
+    from .index import IndexUnavailable, build, refresh, save, unwritable
 
     embedder = make_embedder(settings.embedder, settings.query_prefix, settings.passage_prefix)
     started = time.perf_counter()
-    try:
-        index = load(settings.index_dir, identity(settings, embedder)) if if_needed else None
-    except IndexUnavailable as e:
-        logging.getLogger("rag").info("building index: %s", e)
-        index = None
-    if index is None:
-        # Before the minutes of embedding, not after them.
-        if problem := unwritable(settings.index_dir):
-            raise IndexUnavailable(problem)
-        index = build(settings, embedder)
+    # Before the minutes of embedding, not after them.
+    if problem := unwritable(settings.index_dir):
+        raise IndexUnavailable(problem)
+    if if_needed:
+        index, changed = refresh(settings, embedder)
+    else:
+        index, changed = build(settings, embedder), True
         save(index, settings.index_dir)
+    reused = index.manifest.get("reused_chunks", 0) if changed else len(index.chunks)
     print(
         f"index: {len(index.chunks)} chunks from {len(index.documents)} documents "
+        f"({len(index.chunks) - reused} embedded, {reused} reused) "
         f"in {time.perf_counter() - started:.1f}s -> {settings.index_dir}"
     )
     for message in index.manifest.get("skipped", []):
@@ -60,17 +60,40 @@ def _index(settings: Settings, if_needed: bool) -> int:
 
 
 def _list(settings: Settings) -> int:
-    from collections import Counter
-
     from .index import load_or_build
+    from .library import entries
 
     index = load_or_build(settings)
-    chunks = Counter(c.doc for c in index.chunks)
-    print("文件\t标题\t发布机关\t日期\t块数")
-    for d in sorted(index.documents.values(), key=lambda d: d.id):
-        print(f"{d.id}\t{d.title}\t{d.agency or '-'}\t{d.date or '-'}\t{chunks[d.id]}")
+    print("文件\t标题\t发布机关\t日期\t块数\t添加时间")
+    for e in entries(index):
+        print(f"{e.file}\t{e.title}\t{e.agency or '-'}\t{e.date or '-'}\t{e.chunks}\t{e.added or '-'}")
     for message in index.manifest.get("skipped", []):
         print(f"skipped: {message}", file=sys.stderr)
+    return 0
+
+
+def _manage(settings: Settings, command: str, items: list[str]) -> int:
+    from pathlib import Path
+
+    from . import library
+    from .embeddings import make_embedder
+
+    embedder = make_embedder(settings.embedder, settings.query_prefix, settings.passage_prefix)
+    started = time.perf_counter()
+    if command == "add":
+        change = library.add(settings, [Path(p) for p in items], embedder)
+    else:
+        change = library.remove(settings, items, embedder)
+    verb = "added" if command == "add" else "removed"
+    print(f"{verb}: {'、'.join(change.done)}")
+    for message in change.skipped:
+        print(f"skipped: {message}")
+    index = change.index
+    print(
+        f"index: {len(index.chunks)} chunks from {len(index.documents)} documents "
+        f"({len(index.chunks) - index.manifest.get('reused_chunks', 0)} embedded) "
+        f"in {time.perf_counter() - started:.1f}s"
+    )
     return 0
 
 
@@ -82,13 +105,20 @@ def main(argv: list[str] | None = None) -> int:
     p_ask.add_argument("--top-k", type=int, default=5)
     p_ask.add_argument("--doc", help="only this document (file name)")
     p_index = sub.add_parser("index", help="(re)build the index")
-    p_index.add_argument("--if-needed", action="store_true", help="only when sources or settings changed")
-    sub.add_parser("list", help="the indexed documents: file, title, agency, date, chunks")
+    p_index.add_argument(
+        "--if-needed", action="store_true", help="only what changed: embeds new and changed files, drops removed ones"
+    )
+    sub.add_parser("list", help="the indexed documents: file, title, agency, date, chunks, when added")
+    p_add = sub.add_parser("add", help="copy files (or folders' files) into the documents and index them")
+    p_add.add_argument("paths", nargs="+")
+    p_remove = sub.add_parser("remove", help="delete documents (by file name) and drop them from the index")
+    p_remove.add_argument("names", nargs="+")
     p_serve = sub.add_parser("serve", help="OpenAI-compatible chat completions endpoint")
     p_serve.add_argument("--host", default="127.0.0.1")
     p_serve.add_argument("--port", type=int, default=8000)
     p_serve.add_argument("--workers", type=int, default=2, help="answers computed at once")
     p_serve.add_argument("--queue", type=int, default=16, help="answers waiting beyond those; more get 503 busy")
+    p_serve.add_argument("--admin-token", default="", help="enables /v1/documents for this token (Bearer)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     logging.getLogger("faiss").setLevel(logging.WARNING)
@@ -101,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
             return _index(settings, args.if_needed)
         if args.command == "list":
             return _list(settings)
+        if args.command in ("add", "remove"):
+            return _manage(settings, args.command, args.paths if args.command == "add" else args.names)
     except (IndexUnavailable, ValueError, OSError) as e:
         print(f"错误: {e}", file=sys.stderr)
         return 2
@@ -112,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
 
         pipe = Pipeline(settings)
         pipe.index  # noqa: B018 - load before the first request, not during it
-        server = serve(pipe, args.host, args.port, workers=args.workers, queue=args.queue)
+        token = args.admin_token
+        server = serve(pipe, args.host, args.port, workers=args.workers, queue=args.queue, admin_token=token)
         print(f"serving on http://{args.host}:{server.server_port}/v1/chat/completions", flush=True)
         try:
             server.serve_forever()

@@ -3,6 +3,7 @@
     <folder>/CURRENT          the live build's name, replaced atomically
     <folder>/build-<...>/     a build: its files and manifest.json
     <folder>/.lock            held while a build is published
+    <folder>/.update.lock     held from reading the live build to publishing its successor
 
 `publish` writes a new build under a temporary name and fsyncs it, renames it
 to a name no build has (not even when the same content is published again),
@@ -83,6 +84,17 @@ def _fsync(path: Path) -> None:
 def _locked(folder: Path):
     """One publish at a time per folder: a second one would delete the first's build."""
     with open(folder / ".lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
+@contextlib.contextmanager
+def updating(folder: Path):
+    """One change of the folder's builds at a time, from reading the live build
+    to publishing its successor: two processes adding a document each must see
+    the other's, not publish two successors of the same build."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".update.lock", "a") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         yield
 

@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .sources import DocumentError, read_text, scan
+from .sources import DocumentError, Source, read_text, scan
 from .sources import source_files as source_files  # re-exported: eval/systems.py lists files with it
 
 _BLOCKS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "td", "th", "pre", "blockquote", "dt", "dd"]
@@ -312,9 +313,18 @@ def load_folder(folder: Path, max_bytes: int = 2_000_000) -> tuple[list[Document
     unsafe or unreadable (rag/sources.py), empty, too large to embed in reasonable
     time, or a copy of another."""
     found = scan(folder)
-    docs, problems = [], list(found.skipped)
-    seen: dict[tuple, str] = {}
-    for source in found.sources:
+    docs, problems = load_sources(found.sources, max_bytes)
+    return docs, list(found.skipped) + problems
+
+
+def load_sources(
+    sources: Iterable[Source], max_bytes: int = 2_000_000, known: Iterable[Document] = ()
+) -> tuple[list[Document], list[str]]:
+    """The documents of these sources, and a message for each skipped (see
+    `load_folder`); a copy of a `known` document (already indexed) is skipped too."""
+    docs, problems = [], []
+    seen: dict[tuple, str] = {tuple(p.text for p in d.paragraphs): d.id for d in known}
+    for source in sources:
         if source.size > max_bytes:
             mb, limit = source.size / 1e6, max_bytes / 1e6
             problems.append(f"{source.name}: {mb:.1f} MB is over the {limit:.1f} MB limit, skipped")

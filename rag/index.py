@@ -8,21 +8,29 @@ Layout of the index folder:
                                   and its own checksum
         documents.jsonl           parsed documents (metadata and numbered paragraphs)
         chunks.jsonl              chunks, in vector order
-        dense.faiss               FAISS inner-product index over normalised vectors
         sentences.jsonl/.npy      every sentence of every paragraph, and its vector
                                   (answer evidence is scored per sentence, see
                                   rag/answering.py; embedding them here keeps
                                   that off the question's critical path)
-        lexical/                  BM25 term statistics (see rag/lexical.py)
+        dense.faiss, lexical/     the default search engine's files (FAISS over
+                                  unit vectors; BM25 statistics and tokens, see
+                                  rag/lexical.py); another engine keeps its data
+                                  elsewhere and names it in the manifest
+                                  (rag/backends/)
 
 `<key>` hashes everything the build depends on: the embedder, the chunk
 settings (`structure` included), the index type and the SHA-256 of every source
 file. How a build is made live so that no crash loses the index (the live one
 is never touched until CURRENT names its successor), and how manifests are
 checksummed, is rag/builds.py.
-At load, a build whose key no longer matches the sources or settings is rebuilt,
-and one whose manifest or files fail their checksums is rebuilt with a log line
-saying so. A folder that can't be written is found before any embedding; see
+A build is incremental (`update`): a document whose source file is unchanged
+since the live build keeps its chunks, sentences, vectors and tokens, so adding
+or editing a file embeds only that file, and a removed file's rows are dropped;
+only another embedder, chunking, engine or format embeds everything again. The
+result is the same as a full build's (documents in name order; tests compare).
+At load, a build whose key no longer matches the sources or settings is brought
+up to date that way, and one whose manifest or files fail their checksums is
+rebuilt with a log line saying so. A folder that can't be written is found before any embedding; see
 `load_or_build` for what happens then.
 
 Deliberately not done here: scoring and fusion (rag/retrieval.py), which
@@ -40,24 +48,23 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import faiss
 import numpy as np
 from tqdm import tqdm
 
 from . import builds
+from .backends import SearchBackend, backend_identity, empty_backend, load_backend, required_files
 from .builds import BuildError, unwritable
-from .chunks import Chunk, chunk_documents
+from .chunks import Chunk, chunk_document
 from .citations import split_sentences
-from .documents import Document, Paragraph, heading_level, load_folder
+from .documents import Document, Paragraph, heading_level, load_sources
 from .embeddings import Embedder, make_embedder
-from .lexical import LexicalIndex
 from .settings import Settings
-from .sources import scan
+from .sources import Scan, scan
 from .synonyms import Synonyms
 
 log = logging.getLogger("rag")
 
-FORMAT_VERSION = 10  # bump when the layout, parsing, chunk or lexical logic changes
+FORMAT_VERSION = 11  # bump when the layout, parsing, chunk or lexical logic changes
 _BATCH = 32
 
 
@@ -69,8 +76,7 @@ class IndexUnavailable(RuntimeError):
 class Index:
     documents: dict[str, Document]
     chunks: list[Chunk]
-    dense: faiss.Index
-    lexical: LexicalIndex
+    search: SearchBackend  # dense and lexical search over `chunks` (rag/backends/)
     sentences: list[tuple[str, int, str]]  # (doc, paragraph number, sentence)
     sentence_vectors: np.ndarray
     manifest: dict = field(default_factory=dict)
@@ -128,8 +134,9 @@ def paragraph_sentences(docs: list[Document]) -> list[tuple[str, int, str]]:
     ]
 
 
-def identity(settings: Settings, embedder: Embedder) -> dict:
+def identity(settings: Settings, embedder: Embedder, found: Scan | None = None) -> dict:
     """Everything a build depends on; its hash names the build."""
+    found = found or scan(settings.docs_dir)
     return {
         "format": FORMAT_VERSION,
         "embedder": embedder.name,
@@ -139,35 +146,13 @@ def identity(settings: Settings, embedder: Embedder) -> dict:
         "index_type": settings.index_type,
         "ann_threshold": settings.ann_threshold,
         "max_doc_bytes": settings.max_doc_bytes,
-        "sources": {s.name: s.sha256 for s in scan(settings.docs_dir).sources},
+        "index_backend": backend_identity(settings),
+        "sources": {s.name: s.sha256 for s in found.sources},
     }
 
 
 def _key(ident: dict) -> str:
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def faiss_kind(size: int, index_type: str = "auto", threshold: int = 500_000) -> str:
-    """What `make_faiss` builds for `size` vectors: "flat" or "hnsw"."""
-    if index_type == "auto":
-        return "flat" if size < threshold else "hnsw"
-    return index_type
-
-
-def make_faiss(vectors: np.ndarray, index_type: str = "auto", threshold: int = 500_000) -> faiss.Index:
-    """Exact inner-product search for small corpora, an HNSW graph for large ones."""
-    dim = vectors.shape[1]
-    kind = faiss_kind(len(vectors), index_type, threshold)
-    if kind == "flat":
-        index = faiss.IndexFlatIP(dim)
-    elif kind == "hnsw":
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 128  # measured: recall@10 vs exact rises with it, latency stays < 1 ms
-    else:
-        raise ValueError(f"unknown index_type {index_type!r} (flat, hnsw or auto)")
-    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
 
 
 def embed_texts(texts: list[str], embedder: Embedder, what: str, progress: bool = True) -> np.ndarray:
@@ -179,33 +164,99 @@ def embed_texts(texts: list[str], embedder: Embedder, what: str, progress: bool 
 
 def build(settings: Settings, embedder: Embedder, progress: bool = True) -> Index:
     """Parse, chunk and embed every document of the docs folder, in memory."""
+    return update(settings, embedder, None, progress)
+
+
+def _reusable(live: Index | None, ident: dict) -> bool:
+    """Whether `live`'s vectors serve a build of `ident`: only sources differ."""
+    return live is not None and not set(_changed(live.manifest, ident)) - {"sources"}
+
+
+def update(settings: Settings, embedder: Embedder, live: Index | None, progress: bool = True) -> Index:
+    """The index of the docs folder as it is now, in memory. Documents whose
+    source is unchanged since `live` was built keep its chunks, sentences,
+    vectors and tokens; only new and changed files are parsed and embedded, and
+    removed ones are dropped. Without a usable `live` everything is built."""
     # Hashed before reading: a source edited during the build then leaves the
     # saved build stale rather than claiming the new text.
-    ident = identity(settings, embedder)
-    docs, problems = load_folder(settings.docs_dir, settings.max_doc_bytes)
+    found = scan(settings.docs_dir)
+    ident = identity(settings, embedder, found)
+    live = live if _reusable(live, ident) else None
+    before = live.manifest["sources"] if live else {}
+    kept = {
+        s.name: live.documents[s.name]
+        for s in found.sources
+        if before.get(s.name) == s.sha256 and s.name in live.documents
+    }
+    fresh = [s for s in found.sources if s.name not in kept]
+    new_docs, problems = load_sources(fresh, settings.max_doc_bytes, kept.values())
+    problems = list(found.skipped) + problems
     for message in problems:
         log.warning("skipped document: %s", message)
-    chunks = chunk_documents(docs, settings.chunk_size, settings.chunk_overlap, settings.structure)
+    docs = sorted([*kept.values(), *new_docs], key=lambda d: d.id)
+
+    chunk_rows: dict[str, list[int]] = {}
+    sentence_rows: dict[str, list[int]] = {}
+    if live:
+        for i, c in enumerate(live.chunks):
+            chunk_rows.setdefault(c.doc, []).append(i)
+        for i, (doc, _, _) in enumerate(live.sentences):
+            sentence_rows.setdefault(doc, []).append(i)
+    chunks: list[Chunk] = []
+    old_rows: list[int | None] = []
+    sentences: list[tuple[str, int, str]] = []
+    old_sentences: list[int | None] = []
+    for d in docs:
+        if d.id in kept:
+            chunks += [live.chunks[i] for i in chunk_rows.get(d.id, [])]
+            old_rows += chunk_rows.get(d.id, [])
+            sentences += [live.sentences[i] for i in sentence_rows.get(d.id, [])]
+            old_sentences += sentence_rows.get(d.id, [])
+        else:
+            new = chunk_document(d, settings.chunk_size, settings.chunk_overlap, settings.structure)
+            chunks += new
+            old_rows += [None] * len(new)
+            said = paragraph_sentences([d])
+            sentences += said
+            old_sentences += [None] * len(said)
     if not chunks:
         raise IndexUnavailable(f"no readable documents in {settings.docs_dir}")
-    vectors = embed_texts([c.embed_text for c in chunks], embedder, "chunks", progress)
-    sentences = paragraph_sentences(docs)
-    sentence_vectors = embed_texts([s for _, _, s in sentences], embedder, "sentences", progress)
+    new_chunks = [c.embed_text for c, r in zip(chunks, old_rows) if r is None]
+    new_sentences = [s for (_, _, s), r in zip(sentences, old_sentences) if r is None]
+    vectors = embed_texts(new_chunks, embedder, "chunks", progress)
+    sentence_vectors = embed_texts(new_sentences, embedder, "sentences", progress)
+
+    dim = int(live.sentence_vectors.shape[1] if live else (vectors if len(new_chunks) else sentence_vectors).shape[1])
+    base = live.search if live else empty_backend(settings, dim)
+    now = time.strftime("%Y-%m-%dT%H:%M:%S")
+    added = live.manifest.get("added", {}) if live else {}
     manifest = ident | {
         "build": f"build-{_key(ident)}",
-        "dim": int(vectors.shape[1]),
+        "dim": dim,
         "chunks": len(chunks),
         "skipped": problems,
+        "added": {d.id: added.get(d.id, now) if d.id in kept else now for d in docs},
+        "reused_chunks": len(chunks) - len(new_chunks),
     }
     return Index(
         documents={d.id: d for d in docs},
         chunks=chunks,
-        dense=make_faiss(vectors, settings.index_type, settings.ann_threshold),
-        lexical=LexicalIndex.build([c.embed_text for c in chunks]),
+        search=base.updated(chunks, old_rows, vectors, {d.id: d for d in docs}),
         sentences=sentences,
-        sentence_vectors=sentence_vectors,
+        sentence_vectors=_assemble(live.sentence_vectors if live else None, old_sentences, sentence_vectors, dim),
         manifest=manifest,
     )
+
+
+def _assemble(old: np.ndarray | None, rows: list[int | None], new: np.ndarray, dim: int) -> np.ndarray:
+    """Rows of `old` where `rows` names one, the next of `new` where it is None."""
+    out = np.zeros((len(rows), dim), np.float32)
+    fresh = np.array([r is None for r in rows], dtype=bool)
+    if fresh.any():
+        out[fresh] = new
+    if old is not None and (~fresh).any():
+        out[~fresh] = old[[r for r in rows if r is not None]]
+    return out
 
 
 # ---------------------------------------------------------------- persistence
@@ -233,23 +284,22 @@ def _read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-_REQUIRED = ("documents.jsonl", "chunks.jsonl", "dense.faiss", "sentences.jsonl", "sentences.npy", "lexical/")
+_REQUIRED = ("documents.jsonl", "chunks.jsonl", "sentences.jsonl", "sentences.npy")
 
 
 def _write_files(index: Index, folder: Path) -> dict:
     _write_jsonl(folder / "documents.jsonl", (_doc_to_json(d) for d in index.documents.values()))
     _write_jsonl(folder / "chunks.jsonl", (asdict(c) for c in index.chunks))
-    faiss.write_index(index.dense, str(folder / "dense.faiss"))
-    index.lexical.save(folder / "lexical")
     _write_jsonl(folder / "sentences.jsonl", index.sentences)
     np.save(folder / "sentences.npy", index.sentence_vectors)
-    return index.manifest
+    return index.manifest | index.search.save(folder)
 
 
 def save(index: Index, folder: Path) -> Path:
     """Write a build and make it CURRENT, never touching the live one until
     CURRENT names the new one (rag/builds.py); returns the build folder."""
     target, index.manifest = builds.publish(folder, index.manifest["build"], lambda tmp: _write_files(index, tmp))
+    index.search.published()
     return target
 
 
@@ -263,23 +313,20 @@ def load(folder: Path, expected: dict | None = None) -> Index:
         build_dir, manifest = builds.current(folder)
         if expected is not None and (changed := _changed(manifest, expected)):
             raise IndexUnavailable(f"index in {build_dir} is stale (changed: {', '.join(changed)})")
-        builds.verify(build_dir, manifest, _REQUIRED)
+        builds.verify(build_dir, manifest, _REQUIRED + required_files(manifest.get("engine", "")))
     except BuildError as e:
         raise IndexUnavailable(str(e)) from e
     try:
         docs = [_doc_from_json(o) for o in _read_jsonl(build_dir / "documents.jsonl")]
         chunks = [Chunk(**{**o, "paragraphs": tuple(o["paragraphs"])}) for o in _read_jsonl(build_dir / "chunks.jsonl")]
-        dense = faiss.read_index(str(build_dir / "dense.faiss"))
-        lexical = LexicalIndex.load(build_dir / "lexical")
+        search = load_backend(build_dir, manifest, chunks)
         sentences = [tuple(row) for row in _read_jsonl(build_dir / "sentences.jsonl")]
         sentence_vectors = np.load(build_dir / "sentences.npy")
-    except Exception as e:  # a checksum can't catch a bug in an older writer
+    except Exception as e:  # a checksum can't catch a bug in an older writer, nor a gone engine
         raise IndexUnavailable(f"index in {build_dir} can't be read: {e}") from e
-    if dense.ntotal != len(chunks):
-        raise IndexUnavailable(f"index in {build_dir} is inconsistent ({dense.ntotal} vectors, {len(chunks)} chunks)")
     if len(sentences) != len(sentence_vectors):
         raise IndexUnavailable(f"index in {build_dir} is inconsistent (sentences and their vectors differ)")
-    return Index({d.id: d for d in docs}, chunks, dense, lexical, sentences, sentence_vectors, manifest)
+    return Index({d.id: d for d in docs}, chunks, search, sentences, sentence_vectors, manifest)
 
 
 def _stale_fallback(folder: Path, expected: dict, problem: str, reason: str) -> Index:
@@ -314,12 +361,35 @@ def load_or_build(settings: Settings, embedder: Embedder | None = None, progress
         reason = str(e)
     if problem := unwritable(settings.index_dir):
         return _stale_fallback(settings.index_dir, expected, problem, reason)
-    log.info("building index: %s", reason)
-    started = time.perf_counter()
-    index = build(settings, embedder, progress)
-    index.manifest["build_seconds"] = round(time.perf_counter() - started, 2)
-    try:
-        save(index, settings.index_dir)
-    except OSError as e:
-        log.warning("index could not be saved in %s (%s); using an in-memory index", settings.index_dir, e)
+    log.info("updating index: %s", reason)
+    index, _ = refresh(settings, embedder, progress)
     return index
+
+
+def live_or_none(folder: Path) -> Index | None:
+    """The live build, stale or not, or None when there is none intact."""
+    try:
+        return load(folder)
+    except IndexUnavailable:
+        return None
+
+
+def refresh(settings: Settings, embedder: Embedder, progress: bool = True) -> tuple[Index, bool]:
+    """Bring the saved index up to the docs folder, embedding only what changed
+    since the live build (`update`), and make it live; (index, whether anything
+    changed). One refresh at a time per index folder: two processes adding files
+    at once each see the other's. A save that fails after embedding (disk full)
+    keeps the new index in memory, with a warning."""
+    folder = settings.index_dir
+    with builds.updating(folder):
+        live = live_or_none(folder)
+        if live is not None and not _changed(live.manifest, identity(settings, embedder)):
+            return live, False
+        started = time.perf_counter()
+        index = update(settings, embedder, live, progress)
+        index.manifest["build_seconds"] = round(time.perf_counter() - started, 2)
+        try:
+            save(index, folder)
+        except OSError as e:
+            log.warning("index could not be saved in %s (%s); using an in-memory index", folder, e)
+        return index, True

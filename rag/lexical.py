@@ -20,6 +20,7 @@ Deliberately not done here: fusion with dense scores (rag/retrieval.py).
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 from pathlib import Path
@@ -154,6 +155,12 @@ def tokenize(text: str) -> list[str]:
     return tokens + _NUMBER.findall(text)
 
 
+def text_tokens(text: str) -> list[str]:
+    """What a text is indexed as: `index_tokens`, or a placeholder for a text
+    without any (bm25s needs every text to have a token)."""
+    return index_tokens(text) or ["∅"]
+
+
 def index_tokens(text: str) -> list[str]:
     """`tokenize` plus the character bigrams of every Chinese run."""
     bigrams = [
@@ -193,19 +200,27 @@ def coverage(weights: Weights, text: str) -> float:
 
 
 class LexicalIndex:
-    def __init__(self, bm25: bm25s.BM25, size: int):
+    """BM25 over texts' tokens. The tokens are kept (and saved) so that a build
+    adding or removing documents segments only the new texts: jieba is the cost,
+    BM25's statistics over stored tokens are recomputed in a fraction of it."""
+
+    def __init__(self, bm25: bm25s.BM25, tokens: list[list[str]]):
         self._bm25 = bm25
-        self.size = size
+        self.tokens = tokens
+        self.size = len(tokens)
 
     @classmethod
     def build(cls, texts: list[str]) -> LexicalIndex:
         # A text seen before is not segmented again (boilerplate repeats, and the
         # 100k-chunk bench of eval/scale.py repeats the seeds).
         known: dict[str, list[str]] = {}
-        tokens = [known[t] if t in known else known.setdefault(t, index_tokens(t) or ["∅"]) for t in texts]
+        return cls.from_tokens([known[t] if t in known else known.setdefault(t, text_tokens(t)) for t in texts])
+
+    @classmethod
+    def from_tokens(cls, tokens: list[list[str]]) -> LexicalIndex:
         bm25 = bm25s.BM25()
         bm25.index(tokens, show_progress=False)
-        return cls(bm25, len(texts))
+        return cls(bm25, tokens)
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every text for the query (zeros when nothing matches)."""
@@ -217,8 +232,14 @@ class LexicalIndex:
 
     def save(self, folder: Path) -> None:
         self._bm25.save(str(folder), show_progress=False)
+        with open(folder / "tokens.jsonl", "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(t, ensure_ascii=False) + "\n" for t in self.tokens)
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex:
         bm25 = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
-        return cls(bm25, int(bm25.scores["num_docs"]))
+        with open(folder / "tokens.jsonl", encoding="utf-8") as f:
+            tokens = [json.loads(line) for line in f]
+        if len(tokens) != int(bm25.scores["num_docs"]):
+            raise ValueError(f"{folder}: {len(tokens)} token lists for {bm25.scores['num_docs']} texts")
+        return cls(bm25, tokens)

@@ -87,6 +87,12 @@ class Pipeline:
                 self._index = load_or_build(self.settings, self.embedder)
         return self._index
 
+    def swap_index(self, index: Index) -> None:
+        """Answer from `index` from the next question on; questions already
+        being answered finish on the index they started with."""
+        with self._lock:
+            self._index = index
+
     @property
     def llm(self) -> LLM:
         with self._lock:
@@ -117,10 +123,10 @@ class Pipeline:
         top_k = self._top_k(top_k)
         return Retriever(self.index, self.embedder, self.settings).retrieve(question, top_k, doc)
 
-    def _retrieve_parts(self, question: str, top_k: int, doc: str | None) -> list[Hit]:
+    def _retrieve_parts(self, index: Index, question: str, top_k: int, doc: str | None) -> list[Hit]:
         """The question's hits, then those of each of its parts not yet found:
         the two halves of 去年多少?今年目标多少? often sit in different documents."""
-        retriever = Retriever(self.index, self.embedder, self.settings)
+        retriever = Retriever(index, self.embedder, self.settings)
         hits = retriever.retrieve(question, top_k, doc)
         parts = question_parts(question, self.settings.max_question_parts)
         for part in parts if len(parts) > 1 else []:
@@ -152,17 +158,18 @@ class Pipeline:
         question = validate_question(question, self.settings.max_question_chars)
         top_k = self._top_k(top_k)
         started = time.perf_counter()
+        index = self.index  # one index for the whole answer, even if another is swapped in
         resolved = self._resolve(normalise(question), history)
-        if not has_content(resolved, self.index.synonyms):
+        if not has_content(resolved, index.synonyms):
             raise ValueError(HINT)
         if not is_chinese(resolved):
             yield ONLY_CHINESE
             yield Answer(question, ONLY_CHINESE, (), True, resolved_question=resolved)
             return
-        hits = self._retrieve_parts(resolved, top_k, doc)
+        hits = self._retrieve_parts(index, resolved, top_k, doc)
         retrieved = time.perf_counter()
         first = None
-        for item in Composer(self.index, self.embedder, self.llm, self.settings).stream(question, resolved, hits):
+        for item in Composer(index, self.embedder, self.llm, self.settings).stream(question, resolved, hits):
             if isinstance(item, Answer):
                 done = time.perf_counter()
                 item.timings.update(

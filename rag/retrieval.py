@@ -1,9 +1,11 @@
 """Find the chunks that answer a question: dense and lexical rankings, fused.
 
-The dense ranking (cosine over the FAISS index) catches paraphrase; the lexical
+Both rankings come from the index's search engine (rag/backends/: FAISS +
+bm25s, or Milvus). The dense ranking (cosine) catches paraphrase; the lexical
 one (BM25 over jieba words and numbers, rag/lexical.py) catches the exact
 names and figures citizens ask about. The two are fused with weighted
-reciprocal-rank fusion, which needs no score calibration between them.
+reciprocal-rank fusion, which needs no score calibration between them. Asked
+within one document, both rankings are of that document's chunks.
 
 The fused candidates are then reranked: by default cheaply and locally, by
 how well each chunk's best sentence covers the question (precomputed sentence
@@ -42,7 +44,7 @@ class Hit:
     chunk: Chunk
     score: float  # fused score; higher is better
     dense: float  # cosine similarity of question and chunk
-    lexical: float  # BM25 score (0 when no word matched)
+    lexical: float  # BM25 score (0 when no word matched or it ranked below the lexical pool)
 
     @property
     def doc(self) -> str:
@@ -78,22 +80,16 @@ class Retriever:
         if self.settings.expand_queries:
             question = self.index.synonyms.expand(question)
         chunks = self.index.chunks
-        # With a document filter, search deeper so the filter still leaves enough.
-        pool = len(chunks) if doc else max(_POOL, top_k * 4)
+        pool = max(_POOL, top_k * 4)
         q = self.embedder.embed([question], "query")
-        scores, ids = self.index.dense.search(q, min(pool, self.index.dense.ntotal))
-        dense = {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
-        lexical_all = self.index.lexical.scores(question)
-        lexical_top = np.argsort(-lexical_all)[:pool]
-        lexical = {int(i): float(lexical_all[i]) for i in lexical_top if lexical_all[i] > 0}
+        dense = self.index.search.dense(q[0], pool, doc)
+        lexical = self.index.search.lexical(question, pool, doc)
 
         fused: dict[int, float] = {}
         for weight, ranking in ((self.settings.dense_weight, dense), (self.settings.lexical_weight, lexical)):
             ordered = sorted(ranking, key=ranking.__getitem__, reverse=True)
             for rank, i in enumerate(ordered):
                 fused[i] = fused.get(i, 0.0) + weight / (_RRF_K + rank + 1)
-        if doc:
-            fused = {i: s for i, s in fused.items() if chunks[i].doc == doc}
         best = sorted(fused, key=fused.__getitem__, reverse=True)[: max(top_k, _RERANK)]
         if not best:
             return []
@@ -102,10 +98,9 @@ class Retriever:
         elif self.settings.rerank not in ("", "none"):
             fused = self._rerank_cross(question, best, fused)
         best = sorted(best, key=fused.__getitem__, reverse=True)[:top_k]
-        for i in best:  # a lexical-only hit still reports its cosine, for refusal
-            if i not in dense:
-                dense[i] = float(self.index.dense.reconstruct(i) @ q[0])
-        return [Hit(chunks[i], fused[i], dense[i], float(lexical_all[i])) for i in best]
+        missing = [i for i in best if i not in dense]  # a lexical-only hit still reports its cosine, for refusal
+        dense |= {i: float(v @ q[0]) for i, v in zip(missing, self.index.search.vectors(missing))}
+        return [Hit(chunks[i], fused[i], dense[i], lexical.get(i, 0.0)) for i in best]
 
     def _rerank_local(self, question: str, q: np.ndarray, ids: list[int], fused: dict[int, float]) -> dict:
         """Fused rank, plus how well the chunk's best sentence answers: the share of

@@ -23,7 +23,10 @@ sentences. Every error is JSON with a plain Chinese and English message,
 never a Python internal; the body is limited in size, JSON nesting and
 integer length before it is parsed.
 
-Deliberately not done here: authentication, TLS, or running several models.
+Managing documents (`/v1/documents`, behind an admin token) is
+rag/serve_documents.py.
+
+Deliberately not done here: user authentication, TLS, or running several models.
 """
 
 from __future__ import annotations
@@ -206,19 +209,20 @@ def parse_request(body: object) -> tuple[str, list[str], bool]:
     return question, history, stream
 
 
-async def read_body(request: Request, timeout: float) -> bytes:
-    """The request body, at most MAX_BODY, read within `timeout` seconds."""
+async def read_body(request: Request, timeout: float, limit: int = MAX_BODY) -> bytes:
+    """The request body, at most `limit` bytes, read within `timeout` seconds."""
     declared = request.headers.get("content-length")  # h11 has checked it is a number
-    if declared is not None and int(declared) > MAX_BODY:
-        raise Problem(413, f"请求体过大，最多 {MAX_BODY} 字节 (the body is over {MAX_BODY} bytes)", close=True)
+    too_large = Problem(413, f"请求体过大，最多 {limit} 字节 (the body is over {limit} bytes)", close=True)
+    if declared is not None and int(declared) > limit:
+        raise too_large
     chunks: list[bytes] = []
 
     async def gather() -> None:
         size = 0
         async for chunk in request.stream():
             size += len(chunk)
-            if size > MAX_BODY:
-                raise Problem(413, f"请求体过大，最多 {MAX_BODY} 字节 (the body is over {MAX_BODY} bytes)", close=True)
+            if size > limit:
+                raise too_large
             chunks.append(chunk)
 
     try:
@@ -479,10 +483,13 @@ async def health(_request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def make_app(pool: AnswerPool, body_timeout: float = 10.0) -> Starlette:
-    """The ASGI app over an answer pool."""
+def make_app(pool: AnswerPool, body_timeout: float = 10.0, admin_token: str = "") -> Starlette:
+    """The ASGI app over an answer pool; /v1/documents only with an admin token."""
+    from .serve_documents import document_routes
+
     app = Starlette(
         routes=[
+            *document_routes(admin_token),
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
             Route("/v1/chat/completions/", chat_completions, methods=["POST"]),
             Route("/v1/models", models, methods=["GET"]),
@@ -493,6 +500,7 @@ def make_app(pool: AnswerPool, body_timeout: float = 10.0) -> Starlette:
     )
     app.state.pool = pool
     app.state.body_timeout = body_timeout
+    app.state.admin_token = admin_token
     return app
 
 
@@ -566,6 +574,7 @@ class Server:
         head_timeout: float,
         body_timeout: float,
         keep_alive: float,
+        admin_token: str = "",
     ):
         self.pool = AnswerPool(pipe, workers, queue, max_wait)
         self.socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
@@ -574,7 +583,7 @@ class Server:
         self.socket.listen(2048)  # connections wait in the kernel until the loop runs
         self.server_port = self.socket.getsockname()[1]
         config = uvicorn.Config(
-            make_app(self.pool, body_timeout),
+            make_app(self.pool, body_timeout, admin_token),
             http=functools.partial(_Protocol, head_timeout=head_timeout),
             lifespan="off",
             log_config=None,  # the application's logging, not uvicorn's
@@ -610,6 +619,7 @@ def serve(
     head_timeout: float = 5.0,
     body_timeout: float = 10.0,
     keep_alive: float = 5.0,
+    admin_token: str = "",
 ) -> Server:
     """A server bound and ready; call `.serve_forever()` (or run it in a thread).
 
@@ -618,6 +628,9 @@ def serve(
     looks shorter than `max_wait` seconds; a request beyond that gets 503 with
     Retry-After. A client must send its request head within
     `head_timeout` seconds and its body within `body_timeout`; an idle
-    keep-alive connection is closed after `keep_alive`."""
+    keep-alive connection is closed after `keep_alive`. With an `admin_token`
+    (else `Settings.admin_token`), /v1/documents manages the documents
+    (rag/serve_documents.py); without one it is 404 for everyone."""
     timeouts = {"head_timeout": head_timeout, "body_timeout": body_timeout, "keep_alive": keep_alive}
-    return Server(pipe, host, port, workers=workers, queue=queue, max_wait=max_wait, **timeouts)
+    token = admin_token or pipe.settings.admin_token
+    return Server(pipe, host, port, workers=workers, queue=queue, max_wait=max_wait, admin_token=token, **timeouts)

@@ -57,6 +57,16 @@ class Settings:
     # under 30 ms up to about 500,000; HNSW is faster but approximate.
     index_type: str = "auto"
     ann_threshold: int = 500_000
+    # The search engine (rag/backends/): "faiss" (FAISS + bm25s files in the
+    # index folder: embedded, nothing to start) or "milvus" (one collection, at
+    # `milvus_uri`: a local .db file runs Milvus Lite in-process, an
+    # http://host:19530 URI talks to a Milvus server with the same code).
+    index_backend: str = "faiss"
+    milvus_uri: str = str(ROOT / "embeddings" / "milvus.db")
+    # What Milvus's BM25 reads: "ours" (our lexical tokens: jieba words, numbers,
+    # character bigrams, as FAISS's side has them) or "chinese" (Milvus's own
+    # Chinese analyzer over the chunk text). See rag/backends/milvus.py.
+    milvus_lexical: str = "ours"
     # Append the official terms of a question's everyday words (托儿所 → 托育)
     # before retrieval; see rag/synonyms.py.
     expand_queries: bool = True
@@ -114,6 +124,10 @@ class Settings:
     # on 2 cores, so only an overloaded machine reaches this: answers don't
     # depend on timing otherwise.
     answer_deadline: float = 20.0
+
+    # Token that unlocks managing documents (serve's /v1/documents, the page's
+    # 文件管理 tab); empty: nobody can, and neither is shown. Also `--admin-token`.
+    admin_token: str = field(default="", repr=False)
 
     # Where converted model weights are cached between runs.
     cache_dir: Path = field(default=Path.home() / ".cache" / "govrag")

@@ -51,7 +51,7 @@ def test_list_prints_each_document(run, fake_index_dir):
     docs, index_dir = fake_index_dir
     status, out, _ = run(fake_settings(docs, index_dir), "list")
     rows = [line.split("\t") for line in out.splitlines()]
-    assert status == 0 and rows[0] == ["文件", "标题", "发布机关", "日期", "块数"]
+    assert status == 0 and rows[0] == ["文件", "标题", "发布机关", "日期", "块数", "添加时间"]
     assert [r[0] for r in rows[1:]] == sorted(p.name for p in docs.iterdir())
     gdp = next(r for r in rows if r[0] == GDP)
     assert gdp[1:4] == ["郑州市2024年国民经济和社会发展计划", "郑州市人民政府", "2024-03-14"]

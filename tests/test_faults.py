@@ -18,6 +18,7 @@ from rag.embeddings import HashingEmbedder
 from rag.index import build, identity, load, load_or_build, save
 
 from .conftest import ROOT, fake_settings
+from .test_index import Recording
 
 SLOW_BUILD = textwrap.dedent(
     """
@@ -40,7 +41,7 @@ SLOW_BUILD = textwrap.dedent(
 )
 
 
-def test_sigkill_mid_build_leaves_previous_index(seeds_copy, tmp_path):
+def test_sigkill_mid_add_leaves_previous_index(seeds_copy, tmp_path):
     s = fake_settings(seeds_copy, tmp_path / "idx")
     e = HashingEmbedder()
     before = load_or_build(s, e, progress=False)
@@ -61,10 +62,12 @@ def test_sigkill_mid_build_leaves_previous_index(seeds_copy, tmp_path):
     survivor = load(s.index_dir)
     assert len(survivor.chunks) == len(before.chunks)
     assert "new.txt" not in survivor.documents
-    # The next start sees it is stale and rebuilds, never loading a half-written one.
+    # The next start sees it is stale and adds the file, never loading a half-written build.
+    e = Recording()
     after = load_or_build(s, e, progress=False)
     assert "new.txt" in after.documents
-    assert load(s.index_dir, identity(s, e)).dense.ntotal == len(after.chunks)
+    assert e.texts and all("口袋公园" in t or "新文件" in t for t in e.texts)  # only the new file is embedded
+    assert load(s.index_dir, identity(s, e)).search.dense_index.ntotal == len(after.chunks)
     assert not list(s.index_dir.glob(".tmp-*"))  # the killed build's leftovers are gone
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from rag import Pipeline
 from rag.embeddings import HashingEmbedder
-from rag.index import IndexUnavailable, build, identity, load, load_or_build, make_faiss, save
+from rag.index import IndexUnavailable, build, identity, load, load_or_build, save
 
 from .conftest import fake_settings
 from .test_sources import BAD_NAME, bad_folder
@@ -34,7 +34,7 @@ def test_round_trip(seeds_copy, tmp_path):
     built = load_or_build(s, e, progress=False)
     loaded = load(s.index_dir, identity(s, e))
     assert [c.id for c in loaded.chunks] == [c.id for c in built.chunks]
-    assert loaded.dense.ntotal == len(built.chunks)
+    assert loaded.search.dense_index.ntotal == len(built.chunks)
     assert loaded.documents.keys() == built.documents.keys()
     assert len(loaded.sentences) == len(loaded.sentence_vectors) > 0
     manifest = json.loads((s.index_dir / (s.index_dir / "CURRENT").read_text().strip() / "manifest.json").read_text())
@@ -69,7 +69,7 @@ def test_corrupted_file_detected_and_rebuilt(seeds_copy, tmp_path, caplog):
         load(s.index_dir, identity(s, e))
     with caplog.at_level("INFO", logger="rag"):
         index = load_or_build(s, e, progress=False)
-    assert index.dense.ntotal == len(index.chunks)
+    assert index.search.dense_index.ntotal == len(index.chunks)
     assert "checksum" in caplog.text
 
 
@@ -115,19 +115,6 @@ def test_save_failure_keeps_in_memory_index(seeds_copy, tmp_path, caplog, monkey
     assert index.chunks and "in-memory" in caplog.text
 
 
-def test_hnsw_and_flat_agree_on_the_nearest():
-    rng = np.random.default_rng(0)
-    v = rng.normal(size=(2000, 32)).astype(np.float32)
-    v /= np.linalg.norm(v, axis=1, keepdims=True)
-    flat, hnsw = make_faiss(v, "flat"), make_faiss(v, "hnsw")
-    _, a = flat.search(v[:20], 1)
-    _, b = hnsw.search(v[:20], 1)
-    assert (a == b).mean() >= 0.95
-    assert make_faiss(v, "auto", threshold=100).__class__.__name__ == "IndexHNSWFlat"
-    with pytest.raises(ValueError):
-        make_faiss(v, "nonsense")
-
-
 def test_save_is_atomic_switch_of_current(seeds_copy, tmp_path):
     s = fake_settings(seeds_copy, tmp_path / "idx")
     index = build(s, HashingEmbedder(), progress=False)
@@ -146,8 +133,8 @@ def test_structure_switch_keys_the_build_and_what_bm25_sees(seeds_copy, tmp_path
     # a document's title matches every one of its chunks only when titles are indexed
     doc = next(d for d in with_structure.documents.values() if d.id.startswith("003_"))
     ids = [i for i, c in enumerate(with_structure.chunks) if c.doc == doc.id]
-    assert (with_structure.lexical.scores(doc.title)[ids] > 0).all()
-    assert (without.lexical.scores(doc.title)[ids] == 0).any()
+    assert (with_structure.search.lexical_index.scores(doc.title)[ids] > 0).all()
+    assert (without.search.lexical_index.scores(doc.title)[ids] == 0).any()
 
 
 def rewrite_manifest(index_dir, change) -> None:
@@ -266,3 +253,106 @@ def test_require_doc_lists_the_valid_names(fake_pipeline):
         index.require_doc("nope.txt")
     with pytest.raises(ValueError, match="unknown document"):
         fake_pipeline().retrieve("地区生产总值", 5, doc="nope.txt")
+
+
+class Recording(HashingEmbedder):
+    """The hashing fake, recording every text it embeds."""
+
+    def __init__(self):
+        super().__init__()
+        self.texts = []
+
+    def embed(self, texts, kind):
+        self.texts += texts
+        return super().embed(texts, kind)
+
+
+def same_index(a, b):
+    assert a.documents == b.documents
+    assert a.chunks == b.chunks and a.sentences == b.sentences
+    assert np.array_equal(a.sentence_vectors, b.sentence_vectors)
+    rows = range(len(a.chunks))
+    assert np.array_equal(a.search.vectors(rows), b.search.vectors(rows))
+    assert a.search.lexical_index.tokens == b.search.lexical_index.tokens
+
+
+def test_adding_a_file_embeds_only_it_and_equals_a_full_build(seeds_copy, tmp_path):
+    from rag.index import refresh
+
+    s = fake_settings(seeds_copy, tmp_path / "idx")
+    load_or_build(s, HashingEmbedder(), progress=False)
+    new = "一、口袋公园\n郑州市今年新增口袋公园30个，改造绿道50公里。\n二、背街小巷\n完成背街小巷整治200条。"
+    (seeds_copy / "000_new.txt").write_text(new, encoding="utf-8")
+    e = Recording()
+    index, changed = refresh(s, e, progress=False)
+    assert changed and "000_new.txt" in index.documents
+    added = [c.embed_text for c in index.chunks if c.doc == "000_new.txt"]
+    said = [t for d, _, t in index.sentences if d == "000_new.txt"]
+    assert sorted(e.texts) == sorted(added + said)  # nothing of the other documents
+    assert index.manifest["reused_chunks"] == len(index.chunks) - len(added)
+    full = build(s.with_(index_dir=tmp_path / "full"), HashingEmbedder(), progress=False)
+    same_index(load(s.index_dir, identity(s, e)), full)
+    assert refresh(s, e, progress=False)[1] is False  # up to date: nothing done
+
+    # Removing drops it and embeds nothing; edited, a file is embedded anew.
+    (seeds_copy / "000_new.txt").unlink()
+    gdp = next(seeds_copy.glob("004_*"))
+    gdp.write_text(gdp.read_text(encoding="utf-8") + "\n全市新增就业岗位12万个。", encoding="utf-8")
+    e.texts = []
+    index, _ = refresh(s, e, progress=False)
+    assert "000_new.txt" not in index.documents
+    assert e.texts and all(
+        t
+        in {c.embed_text for c in index.chunks if c.doc == gdp.name}
+        | {t for d, _, t in index.sentences if d == gdp.name}
+        for t in e.texts
+    )
+    same_index(index, build(s.with_(index_dir=tmp_path / "full"), HashingEmbedder(), progress=False))
+
+
+def test_a_duplicate_added_later_is_skipped_and_dropping_the_last_file_is_refused(seeds_copy, tmp_path):
+    from rag.index import refresh
+
+    s = fake_settings(seeds_copy, tmp_path / "idx")
+    before = load_or_build(s, HashingEmbedder(), progress=False)
+    gdp = next(seeds_copy.glob("004_*"))
+    (seeds_copy / "copy.txt").write_bytes(gdp.read_bytes())
+    index, _ = refresh(s, HashingEmbedder(), progress=False)
+    assert index.documents.keys() == before.documents.keys()
+    assert any(m.startswith("copy.txt: same text as") for m in index.manifest["skipped"])
+    for f in seeds_copy.iterdir():
+        f.unlink()
+    with pytest.raises(IndexUnavailable, match="no readable documents"):
+        refresh(s, HashingEmbedder(), progress=False)
+    assert load(s.index_dir).documents.keys() == before.documents.keys()  # the live build stays
+
+
+@pytest.mark.models
+def test_add_and_remove_with_e5_retrieve_as_full_builds(tmp_path):
+    from rag.embeddings import make_embedder
+    from rag.index import refresh
+    from rag.retrieval import Retriever
+    from rag.settings import Settings
+
+    from .conftest import SEEDS
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    first, second = (next(SEEDS.glob(f"{n}_*")) for n in ("000", "002"))
+    (docs / first.name).write_bytes(first.read_bytes())
+    s = Settings(docs_dir=docs, index_dir=tmp_path / "idx")
+    e = make_embedder("e5")
+    questions = ["郑州市如何推进托育服务?", "新增了多少个养老服务设施?", "如何加强社区治理?", "这份答复由哪个单位办理?"]
+
+    def top(index, settings=s):
+        return [[h.chunk.id for h in Retriever(index, e, settings).retrieve(q, 5)] for q in questions]
+
+    alone, _ = refresh(s, e, progress=False)
+    (docs / second.name).write_bytes(second.read_bytes())
+    added, _ = refresh(s, e, progress=False)
+    full = build(s.with_(index_dir=tmp_path / "full"), e, progress=False)
+    assert top(added) == top(full)
+    assert np.allclose(added.sentence_vectors, full.sentence_vectors, atol=1e-4)
+    (docs / second.name).unlink()
+    removed, _ = refresh(s, e, progress=False)
+    assert removed.manifest["reused_chunks"] == len(removed.chunks) and top(removed) == top(alone)

@@ -112,7 +112,7 @@ def test_the_cost_of_one_request_is_bounded(fake_pipeline):
     # One retrieval per part, at most max_question_parts of them.
     calls = []
     retrieve = pipe._retrieve_parts
-    pipe._retrieve_parts = lambda q, k, d: calls.append(q) or retrieve(q, k, d)
+    pipe._retrieve_parts = lambda i, q, k, d: calls.append(q) or retrieve(i, q, k, d)
     pipe.ask("郑州GDP?" * 300)
     from rag.question import question_parts
 
@@ -160,3 +160,22 @@ def test_the_systems_own_messages_state_no_figure():
 def test_an_unknown_document_is_a_clear_error(fake_pipeline, doc):
     with pytest.raises(ValueError, match="可选的文件"):
         fake_pipeline().ask(Q, doc=doc)
+
+
+def test_a_question_in_flight_finishes_on_the_index_it_began_with(fake_pipeline, tmp_path):
+    from rag.embeddings import HashingEmbedder
+    from rag.index import build
+
+    from .conftest import fake_settings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "park.txt").write_text("一、口袋公园\n郑州市今年新增口袋公园37个。", encoding="utf-8")
+    other = build(fake_settings(docs, tmp_path / "idx"), HashingEmbedder(), progress=False)
+    pipe = fake_pipeline()
+    stream = pipe.ask_stream(Q)
+    first = next(stream)  # the answer has begun
+    pipe.swap_index(other)
+    *_, answer = [first, *stream]
+    assert any(c.doc == GDP for c in answer.citations)
+    assert {c.doc for c in pipe.ask("郑州市今年新增口袋公园多少个?").citations} == {"park.txt"}
