@@ -51,13 +51,14 @@ from .citations import split_sentences
 from .documents import Document, Paragraph, heading_level, load_folder
 from .embeddings import Embedder, make_embedder
 from .lexical import LexicalIndex
+from .ocr import default_recognizer
 from .settings import Settings
 from .sources import scan
 from .synonyms import Synonyms
 
 log = logging.getLogger("rag")
 
-FORMAT_VERSION = 10  # bump when the layout, parsing, chunk or lexical logic changes
+FORMAT_VERSION = 11  # bump when the layout, parsing, chunk or lexical logic changes
 _BATCH = 32
 
 
@@ -139,6 +140,8 @@ def identity(settings: Settings, embedder: Embedder) -> dict:
         "index_type": settings.index_type,
         "ann_threshold": settings.ann_threshold,
         "max_doc_bytes": settings.max_doc_bytes,
+        "max_file_bytes": settings.max_file_bytes,
+        "ocr": settings.ocr,
         "sources": {s.name: s.sha256 for s in scan(settings.docs_dir).sources},
     }
 
@@ -182,7 +185,8 @@ def build(settings: Settings, embedder: Embedder, progress: bool = True) -> Inde
     # Hashed before reading: a source edited during the build then leaves the
     # saved build stale rather than claiming the new text.
     ident = identity(settings, embedder)
-    docs, problems = load_folder(settings.docs_dir, settings.max_doc_bytes)
+    ocr = default_recognizer() if settings.ocr else None
+    docs, problems = load_folder(settings.docs_dir, settings.max_doc_bytes, settings.max_file_bytes, ocr)
     for message in problems:
         log.warning("skipped document: %s", message)
     chunks = chunk_documents(docs, settings.chunk_size, settings.chunk_overlap, settings.structure)
@@ -217,9 +221,9 @@ def _doc_to_json(d: Document) -> dict:
 
 def _doc_from_json(obj: dict) -> Document:
     paragraphs = tuple(
-        Paragraph(p["number"], p["text"], tuple(p["path"]), p["is_heading"]) for p in obj.pop("paragraphs")
+        Paragraph(p["number"], p["text"], tuple(p["path"]), p["is_heading"], p["page"]) for p in obj.pop("paragraphs")
     )
-    return Document(paragraphs=paragraphs, **obj)
+    return Document(paragraphs=paragraphs, attachments=tuple(obj.pop("attachments")), **obj)
 
 
 def _write_jsonl(path: Path, rows) -> None:

@@ -20,6 +20,16 @@ class Settings:
     # Files larger than this are skipped with a message: a 20 MB file would take
     # hours to embed on 2 cores, and these documents run 10-60 KB.
     max_doc_bytes: int = 2_000_000
+    # PDFs and images are measured by the text read from them against
+    # max_doc_bytes; their files, mostly fonts and pixels, may be this large
+    # (a 20-page PDF printed by Chromium with embedded CJK fonts was 9 MB).
+    max_file_bytes: int = 50_000_000
+    # Read scanned PDF pages and .png/.jpg images with OCR (rapidocr, its
+    # Chinese PP-OCR models inside the wheel). On: it costs nothing for text
+    # files and PDFs with a text layer (the model loads only when a page without
+    # text comes), and a scan read at ~3 s a page on 2 cores beats a skipped
+    # document (`python -m eval ocr` prints accuracy and time).
+    ocr: bool = True
     # Where the built index lives; see rag/index.py for its layout.
     index_dir: Path = ROOT / "embeddings"
 
