@@ -33,7 +33,7 @@ from pathlib import Path
 
 from .headings import SENTENCE_END, heading_paths
 from .headings import heading_level as heading_level  # re-exported: rag/index.py and the tests use it
-from .metadata import read_metadata
+from .metadata import attachment_list, read_metadata
 from .ocr import Recognizer
 from .pdf import image_lines, pdf_lines
 from .sources import DocumentError, read_text, scan
@@ -139,7 +139,7 @@ def parse_lines(marked: list[Line], doc_id: str, title: str = "") -> Document:
     paragraphs = tuple(
         Paragraph(number, ln, path, only_heading, page)
         for number, (ln, page, (path, only_heading)) in enumerate(
-            zip(body, pages, heading_paths(body, levels)), start=1
+            zip(body, pages, heading_paths(body, levels, attachment_list(body))), start=1
         )
     )
     return Document(id=doc_id, title=title, paragraphs=paragraphs, meta=meta, **asdict(md))

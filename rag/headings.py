@@ -64,13 +64,19 @@ def label(line: str) -> tuple[str, bool]:
     return line[: m.start()][:MAX_LABEL], m.end() >= len(line.rstrip())
 
 
-def heading_paths(lines: list[str], levels: dict[str, int]) -> list[tuple[tuple[str, ...], bool]]:
+def heading_paths(
+    lines: list[str], levels: dict[str, int], plain: range = range(0)
+) -> list[tuple[tuple[str, ...], bool]]:
     """Each line's heading path (labels from the top level down) and whether it
     is only a heading; `levels` holds the lines whose markup gave them a level
-    (an h2 or Heading 2 without numbering is level 2)."""
+    (an h2 or Heading 2 without numbering is level 2); lines in `plain` are
+    never headings (a notice's numbered 附件 list)."""
     out = []
     stack: list[tuple[int, str]] = []
-    for ln in lines:
+    for i, ln in enumerate(lines):
+        if i in plain:
+            out.append((tuple(x for _, x in stack), False))
+            continue
         # Official numbering outranks markup: a docx whose 一、 lines are styled
         # Heading 1 and whose （一） lines aren't nests them as the .txt does.
         level = heading_level(ln) or levels.get(ln, 0)

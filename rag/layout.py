@@ -8,10 +8,12 @@ that a PDF gives the same paragraphs, and so the same heading paths, as the
 text it was printed from:
 
 - furniture: among the first and last two lines of each page, a page number,
-  or a line that recurs (digits aside) on at least half of the pages;
+  a line set smaller than the body (running headers are), or a line that
+  recurs (digits aside) on at least half of the pages;
 - a line continues the paragraph above when that one reaches the right margin
   (within two characters: a line can't start with a comma, so one may end a
-  character short) and this one isn't indented; except that a numbered heading
+  character short; where few lines reach one right edge, as on a short page,
+  the margin mirrors the left one) and this one isn't indented; except that a numbered heading
   (not 一是…, which runs on inside paragraphs) after a sentence end starts anew.
 
 Deliberately not done here: reading PDFs or images (rag/pdf.py, rag/ocr.py)
@@ -42,15 +44,22 @@ class Line:
     top: float
     bottom: float
     page: int  # 1-based
+    width: float = 0.0  # the page's width, 0 when unknown
 
 
-def _furniture(pages: list[list[Line]]) -> set[tuple[int, int]]:
+def _furniture(pages: list[list[Line]], char: float) -> set[tuple[int, int]]:
     """(page index, line index) of each header, footer and page number."""
     edges = {(p, i) for p, lines in enumerate(pages) for i in range(len(lines)) if i < _EDGE or i >= len(lines) - _EDGE}
     masked = {(p, i): re.sub(r"\d+", "#", pages[p][i].text.replace(" ", "")) for p, i in edges}
     recurring = Counter(t for _, t in {(p, t) for (p, _), t in masked.items()})  # pages each recurs on
     many = max(2, (len(pages) + 1) // 2)
-    return {k for k, t in masked.items() if _PAGE_NUMBER.match(pages[k[0]][k[1]].text) or recurring[t] >= many}
+    return {
+        (p, i)
+        for (p, i), t in masked.items()
+        if _PAGE_NUMBER.match(pages[p][i].text)
+        or pages[p][i].bottom - pages[p][i].top < 0.85 * char
+        or recurring[t] >= many
+    }
 
 
 def _join(a: str, b: str) -> str:
@@ -61,15 +70,21 @@ def _join(a: str, b: str) -> str:
 def paragraphs(pages: list[list[Line]]) -> list[tuple[str, int]]:
     """The paragraphs of a document's pages (lines in reading order), each with
     the page it starts on."""
-    drop = _furniture(pages)
+    every = [ln for lines in pages for ln in lines if ln.text.strip()]
+    if not every:
+        return []
+    # A character is about as wide as a line is tall.
+    char = median(ln.bottom - ln.top for ln in every)
+    drop = _furniture(pages, char)
     body = [ln for p, lines in enumerate(pages) for i, ln in enumerate(lines) if (p, i) not in drop and ln.text.strip()]
     if not body:
         return []
     # Margins from the body itself: the left edge most lines start at, the
-    # right edge full lines reach; a character is about as wide as a line is tall.
-    char = median(ln.bottom - ln.top for ln in body)
+    # right edge full lines reach.
     left = Counter(round(ln.x0 / char * 2) for ln in body).most_common(1)[0][0] * char / 2
     right = sorted(ln.x1 for ln in body)[int(len(body) * 0.9)]
+    if sum(ln.x1 >= right - 2 * char for ln in body) < 3:
+        right = max(right, max(ln.width for ln in body) - left)
     out: list[tuple[str, int]] = []
     prev: Line | None = None
     for ln in body:

@@ -68,19 +68,25 @@ def signature(body: list[str]) -> tuple[str, str]:
     return "", ""
 
 
+def attachment_list(body: list[str]) -> range:
+    """Indices of the 附件： line and the numbered lines right after it (empty when none)."""
+    for i, ln in enumerate(body):
+        if _ATTACHMENT.match(ln):
+            end = i + 1
+            while end < len(body) and _LISTED.match(body[end]) and len(body[end]) <= 60:
+                end += 1
+            return range(i, end)
+    return range(0)
+
+
 def attachments(body: list[str]) -> tuple[str, ...]:
     """The attachments a 附件： line names, with the numbered lines right after it."""
-    for i, ln in enumerate(body):
-        if m := _ATTACHMENT.match(ln):
-            first = _LISTED.match(m.group(1))
-            names = [first.group(1) if first else m.group(1)] if m.group(1) else []
-            for nxt in body[i + 1 :]:
-                listed = _LISTED.match(nxt)
-                if not listed or len(nxt) > 60:
-                    break
-                names.append(listed.group(1))
-            return tuple(n.strip() for n in names if n.strip())
-    return ()
+    block = attachment_list(body)
+    if not block:
+        return ()
+    first = _ATTACHMENT.match(body[block.start]).group(1)
+    names = [first, *(body[i] for i in block[1:])]
+    return tuple(m.group(1).strip() if (m := _LISTED.match(n)) else n.strip() for n in names if n.strip())
 
 
 def read_metadata(bullets: list[str], body: list[str], title: str, published: str) -> Metadata:

@@ -77,6 +77,8 @@ class RapidRecognizer:
         return self._engine
 
     def read(self, image, page: int) -> list[Line]:
+        import dataclasses
+
         import numpy as np
 
         engine = self._load()
@@ -88,7 +90,7 @@ class RapidRecognizer:
         for quad, text in zip(result.boxes, result.txts):
             xs, ys = [float(x) for x, _ in quad], [float(y) for _, y in quad]
             boxes.append((text, min(xs), max(xs), min(ys), max(ys)))
-        return visual_lines(boxes, page)
+        return [dataclasses.replace(ln, width=float(image.width)) for ln in visual_lines(boxes, page)]
 
 
 class ScriptedRecognizer:

@@ -42,7 +42,9 @@ def _text_pages(path: Path) -> list[list[Line] | None]:
                     out.append(None)
                     continue
                 lines = page.extract_text_lines(return_chars=False)
-                out.append([Line(ln["text"], ln["x0"], ln["x1"], ln["top"], ln["bottom"], number) for ln in lines])
+                out.append(
+                    [Line(ln["text"], ln["x0"], ln["x1"], ln["top"], ln["bottom"], number, page.width) for ln in lines]
+                )
             return out
     except DocumentError:
         raise
