@@ -4,7 +4,15 @@ they must give in every format (used by test_headings, test_metadata, test_pdf).
 from __future__ import annotations
 
 import html
+import shutil
+import subprocess
 from pathlib import Path
+
+import pytest
+
+from eval.printed import chromium
+
+from .test_browser import _apt_install
 
 # A 办法: chapters, sections, articles; items inside an article. 第四条 is long
 # enough to run the text onto a second printed page.
@@ -75,6 +83,16 @@ REPLY_META = {
     "written": "2023-06-20",
 }
 REPLY_PATHS = {"近年来": (("一、工作开展情况",), False), "我们将继续": (("二、下一步打算",), False)}
+
+
+def require_printing() -> None:
+    """Chromium and a Chinese font, installed with apt-get when missing; skip,
+    saying why, only if that fails."""
+    if chromium() is None and not _apt_install("chromium"):
+        pytest.skip("chromium is missing and `apt-get install chromium` failed (needs root and the Debian mirror)")
+    has_font = lambda: bool(subprocess.run(["fc-list", ":lang=zh"], capture_output=True).stdout)  # noqa: E731
+    if shutil.which("fc-list") and not has_font() and not (_apt_install("fonts-wqy-zenhei") and has_font()):
+        pytest.skip("no Chinese font and `apt-get install fonts-wqy-zenhei` failed: printed PDFs would have no text")
 
 
 def lines(text: str) -> list[str]:

@@ -9,19 +9,25 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from eval.printed import chromium, page_images, print_pdf
+from eval.printed import page_images, print_pdf
 from rag.documents import load_document, load_folder
 from rag.layout import Line
 from rag.ocr import ScriptedRecognizer
 
-from .layouts import NOTICE, NOTICE_META, REGULATION, REGULATION_PATHS, REGULATION_TITLE, check_paths
-from .test_browser import _apt_install
+from .layouts import (
+    NOTICE,
+    NOTICE_META,
+    REGULATION,
+    REGULATION_PATHS,
+    REGULATION_TITLE,
+    check_paths,
+    require_printing,
+)
 
 
 @pytest.fixture(scope="module")
 def printed(tmp_path_factory) -> Path:
-    if chromium() is None and not _apt_install("chromium", "fonts-wqy-zenhei"):
-        pytest.skip("chromium is missing and `apt-get install chromium` failed (needs root and the Debian mirror)")
+    require_printing()
     folder = tmp_path_factory.mktemp("pdf")
     print_pdf(REGULATION, folder / "reg.pdf")
     print_pdf(NOTICE, folder / "notice.pdf")
