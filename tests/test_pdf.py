@@ -40,7 +40,11 @@ def test_regulation_pdf_gives_the_text_paths_and_pages(printed):
     check_paths(doc, REGULATION_PATHS)
     assert not any("— " in p.text for p in doc.paragraphs)  # page numbers are furniture
     first, last = doc.paragraphs[0], doc.paragraphs[-1]
-    assert first.page == 1 and last.page == 2 and last.text == "第五条 本办法自2024年5月1日起施行。"
+    assert (
+        first.page == 1
+        and last.page == 2
+        and last.text == "第五条 本办法由市大数据管理局负责解释，自2024年5月1日起施行。"
+    )
     long = next(p for p in doc.paragraphs if p.text.startswith("第四条"))
     assert long.text.endswith("并及时更新。") and len(long.text) > 1000  # joined across lines
 
@@ -90,3 +94,38 @@ def test_a_scanned_page_is_read_by_ocr_with_its_page(printed, tmp_path):
     )
     _, problems = load_folder(tmp_path)
     assert any(m.startswith("page.png: an image needs OCR") for m in problems)
+
+
+def test_a_pdf_answer_cites_its_page_everywhere(printed, tmp_path, capsys):
+    from rag import Pipeline
+    from rag.__main__ import _print_answer
+    from rag.generation import ScriptedLLM, first_choices
+    from rag.serve import citations_json, sources_text
+
+    from .conftest import fake_settings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "reg.pdf").write_bytes((printed / "reg.pdf").read_bytes())
+    settings = fake_settings(docs, tmp_path / "index", refuse_below=0.0)
+    Pipeline(settings).index  # noqa: B018 - builds and saves it; the next pipeline loads it from disk
+    pipe = Pipeline(settings, llm=ScriptedLLM(first_choices(1)))
+    saved = pipe.index.documents["reg.pdf"].paragraphs
+    assert saved[-1].page == 2 and saved[0].page == 1  # pages survive the saved index
+    answer = pipe.ask("本办法由哪个部门负责解释?")
+    cited = answer.citations[0]
+    page = pipe.index.paragraph("reg.pdf", cited.paragraph).page
+    assert cited.page == page is not None
+    assert f"{cited.section} · 第{page}页 · 第{cited.paragraph}段" in sources_text(answer)
+    assert citations_json(answer)[0]["page"] == page
+    _print_answer(answer)
+    assert f"第{page}页 · 第{cited.paragraph}段" in capsys.readouterr().out
+
+
+def test_the_source_card_shows_the_page():
+    from app import render_source
+    from rag.citations import Citation
+
+    card = render_source(1, 1, Citation("reg.pdf", "办法", "第三章 附则 > 第五条", 13, "第五条 …", page=2))
+    assert "第三章 附则 &gt; 第五条 · 第2页 · 第13段" in card
+    assert "第2页" not in render_source(1, 1, Citation("a.txt", "计划", "一、总体要求", 3, "…"))
