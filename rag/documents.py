@@ -6,22 +6,20 @@ furniture rather than content (the bullet metadata header, the title,
 政府信息公开, footers such as 主办单位…地址…, 关闭) become metadata or are dropped,
 and are not numbered. A 发布日期 line is both metadata and a paragraph.
 
-Every paragraph carries its heading path. Official documents number their
-sections in a fixed hierarchy, which this module recognises:
-
-    一、  >  （一）/(一)  >  1. / 1、  >  （1）/(1)  >  一是… (opening a paragraph)
-
-A heading line may also carry body text ("1.优化国土空间开发保护格局。一是建立…"):
-its label is the text up to the first sentence end.
+Every paragraph carries its heading path (rag/headings.py: 第一章 / 第一节 /
+第一条 above 一、 / （一） / 1. / （1） / 一是 and 专栏 boxes) and, from a PDF, the
+page it starts on; the document carries its metadata (rag/metadata.py).
 
 Formats: .txt (as above), .md (# headings), .html (h1-h6 and block elements,
-via BeautifulSoup) and .docx (Heading N styles, via python-docx); markup
-headings take the level their markup gives, and paragraphs are numbered the
-same way in every format. Which files are read, and how their bytes are
-decoded (UTF-8, UTF-16, GBK), is rag/sources.py.
+via BeautifulSoup), .docx (Heading N styles, via python-docx), .pdf (text
+layer, or OCR for scanned pages) and .png/.jpg (OCR), the last two through
+rag/pdf.py. Markup headings take the level their markup gives unless official
+numbering gives one, and paragraphs are numbered the same way in every format.
+Which files are read, and how their bytes are decoded (UTF-8, UTF-16, GBK),
+is rag/sources.py.
 
 Deliberately not done here: splitting into chunks (rag/chunks.py) and anything
-model-related. A file of unknown layout still loads, as plain paragraphs with an
+model-related (OCR is rag/ocr.py, passed in). A file of unknown layout still loads, as plain paragraphs with an
 empty heading path.
 """
 
