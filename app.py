@@ -2,7 +2,7 @@
 
 `python app.py [--host 127.0.0.1] [--port 7860]` serves a Gradio page where a
 citizen asks a question and gets a streamed answer; under the answer are its
-sources (title, agency, date, section path, 第N段, and the original paragraph
+sources (title, agency, date, section path, 第N页 for a PDF, 第N段, and the original paragraph
 with the cited sentence highlighted). Each [n] in the answer links to its source.
 The page also has example questions, 新对话, follow-up questions (the earlier
 questions go to the pipeline as history), and under 高级设置 a document filter and
@@ -132,7 +132,7 @@ def render_source(turn: int, n: int, c: Citation, kind: str = "src") -> str:
     meta = [x for x in (c.agency, c.date) if x]
     if c.section:
         meta.append(c.section)
-    meta.append(f"第{c.paragraph}段")
+    meta.append(c.place)
     label = f"[{n}]" if kind == "src" else "相关原文"
     return (
         f'<div class="{kind}" id="{kind}-{turn}-{n}">'

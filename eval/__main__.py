@@ -8,6 +8,8 @@ python -m eval scale [--chunks N] [--queries Q]
 python -m eval incremental [--cmrc PATH] [--passages N]
 python -m eval ablation [--top-k K] [--sample N] [--out DIR]
 python -m eval calibrate [SET ...]
+python -m eval pdf
+python -m eval ocr [--pages N]
 """
 
 from __future__ import annotations
@@ -73,6 +75,9 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("--passages", type=int, default=200, help="CMRC passages in the large corpus (default 200)")
     k = subs.add_parser("calibrate", help="support scores of a pool of sets, and the refusal threshold they suggest")
     k.add_argument("sets", type=Path, nargs="*", help="question sets pooled (default: h2, h3, h4, calibration)")
+    subs.add_parser("pdf", help="seeds printed to PDF and read back: each parser's fidelity and time")
+    o = subs.add_parser("ocr", help="seed pages as images read by rapidocr: character accuracy and time")
+    o.add_argument("--pages", type=int, default=1, help="pages of each seed read (default 1)")
     a = subs.add_parser("ablation", help="retrieval recall step by step: dense, lexical, fused, structure, …")
     _common(a, sub=True)
     return p
@@ -132,6 +137,12 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
 
         answerable, unanswerable = supports(Pipeline(settings), args.sets or POOL)
         print("\n".join(calibration_lines(answerable, unanswerable, settings.refuse_below)))
+        return 0
+
+    if args.command in ("pdf", "ocr"):
+        from .reading import run
+
+        run(args.command, getattr(args, "pages", 1))
         return 0
 
     if args.command == "ablation":

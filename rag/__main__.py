@@ -23,12 +23,12 @@ def _print_answer(answer) -> None:
         print("\n出处:")
         for i, c in enumerate(answer.citations, start=1):
             print(f"[{i}] {c.title}（{c.doc}）")
-            print(f"    {c.section or '（正文）'} · 第{c.paragraph}段")
+            print(f"    {c.section or '（正文）'} · {c.place}")
             print(f"    {c.text[:200]}{'…' if len(c.text) > 200 else ''}")
     if answer.related:
         print("\n资料中相关的原文（仅供参考，并非答案）:")
         for c in answer.related:
-            print(f"- {c.title}（{c.agency or c.doc}）· {c.section or '（正文）'} · 第{c.paragraph}段")
+            print(f"- {c.title}（{c.agency or c.doc}）· {c.section or '（正文）'} · {c.place}")
             print(f"    {c.text[:200]}{'…' if len(c.text) > 200 else ''}")
     if answer.dropped:
         print(f"\n（已删除 {len(answer.dropped)} 句无法在出处中核实的内容）")

@@ -156,7 +156,7 @@ class Composer:
     def _citation(self, doc: str, number: int, quote: str) -> Citation:
         d = self.index.documents[doc]
         p = d.paragraph(number)
-        return Citation(doc, d.title, p.section, number, p.text, d.agency, d.date, quote)
+        return Citation(doc, d.title, p.section, number, p.text, d.agency, d.date, quote, p.page)
 
     def _answer_parts(self, parts: Sequence[str], hits: Sequence[Hit]) -> tuple[list[Evidence], int, float]:
         """A multi-part question (去年多少?今年目标多少?) answered part by part:

@@ -43,6 +43,12 @@ class Citation:
     agency: str = ""
     date: str = ""
     quote: str = ""  # the sentence of the paragraph the answer relies on
+    page: int | None = None  # 1-based page of a paged source (PDF); None otherwise
+
+    @property
+    def place(self) -> str:
+        """Where in the source: 第3页 · 第12段, or 第12段 without pages."""
+        return f"第{self.page}页 · 第{self.paragraph}段" if self.page else f"第{self.paragraph}段"
 
 
 def split_sentences(text: str) -> list[str]:

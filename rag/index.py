@@ -58,13 +58,14 @@ from .chunks import Chunk, chunk_document
 from .citations import split_sentences
 from .documents import Document, Paragraph, heading_level, load_sources
 from .embeddings import Embedder, make_embedder
+from .ocr import default_recognizer
 from .settings import Settings
 from .sources import Scan, scan
 from .synonyms import Synonyms
 
 log = logging.getLogger("rag")
 
-FORMAT_VERSION = 11  # bump when the layout, parsing, chunk or lexical logic changes
+FORMAT_VERSION = 12  # bump when the layout, parsing, chunk or lexical logic changes
 _BATCH = 32
 
 
@@ -146,6 +147,8 @@ def identity(settings: Settings, embedder: Embedder, found: Scan | None = None) 
         "index_type": settings.index_type,
         "ann_threshold": settings.ann_threshold,
         "max_doc_bytes": settings.max_doc_bytes,
+        "max_file_bytes": settings.max_file_bytes,
+        "ocr": settings.ocr,
         "index_backend": backend_identity(settings),
         "sources": {s.name: s.sha256 for s in found.sources},
     }
@@ -189,7 +192,8 @@ def update(settings: Settings, embedder: Embedder, live: Index | None, progress:
         if before.get(s.name) == s.sha256 and s.name in live.documents
     }
     fresh = [s for s in found.sources if s.name not in kept]
-    new_docs, problems = load_sources(fresh, settings.max_doc_bytes, kept.values())
+    ocr = default_recognizer() if settings.ocr and fresh else None
+    new_docs, problems = load_sources(fresh, settings.max_doc_bytes, settings.max_file_bytes, ocr, kept.values())
     problems = list(found.skipped) + problems
     for message in problems:
         log.warning("skipped document: %s", message)
@@ -268,9 +272,9 @@ def _doc_to_json(d: Document) -> dict:
 
 def _doc_from_json(obj: dict) -> Document:
     paragraphs = tuple(
-        Paragraph(p["number"], p["text"], tuple(p["path"]), p["is_heading"]) for p in obj.pop("paragraphs")
+        Paragraph(p["number"], p["text"], tuple(p["path"]), p["is_heading"], p["page"]) for p in obj.pop("paragraphs")
     )
-    return Document(paragraphs=paragraphs, **obj)
+    return Document(paragraphs=paragraphs, attachments=tuple(obj.pop("attachments")), **obj)
 
 
 def _write_jsonl(path: Path, rows) -> None:

@@ -342,7 +342,7 @@ async def next_item(job: Job, request: Request):
 def sources_text(answer: Answer) -> str:
     if not answer.citations:
         return ""
-    lines = [f"[{i}] {c.title} · {c.section or '正文'} · 第{c.paragraph}段" for i, c in enumerate(answer.citations, 1)]
+    lines = [f"[{i}] {c.title} · {c.section or '正文'} · {c.place}" for i, c in enumerate(answer.citations, 1)]
     return "\n\n出处:\n" + "\n".join(lines)
 
 
@@ -353,6 +353,7 @@ def _citation_json(c) -> dict:
         "agency": c.agency,
         "section": c.section,
         "paragraph": c.paragraph,
+        "page": c.page,
         "text": c.text,
         "quote": c.quote,
     }

@@ -1,0 +1,98 @@
+"""Which lines of an official document are headings, at what level, and their labels.
+
+Official documents number their sections in a fixed hierarchy; regulations and
+办法 number theirs in chapters, sections and articles above it:
+
+    第一章 > 第一节 > 第一条 > 一、 > （一）/(一) > 1. / 1、 > （1）/(1) > 一是… > 专栏N:
+
+A heading of level k closes every open heading of level >= k. A heading line
+may also carry body text ("1.优化国土空间开发保护格局。一是建立…"): its label is
+the text up to the first sentence end; an article's label is its number
+(第三条), since its text is the article itself.
+
+Deliberately not done here: reading files or the document's metadata
+(rag/documents.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+_CN_NUM = "一二三四五六七八九十"
+_CN_BIG = "一二三四五六七八九十百零〇"
+# A chapter or section names itself after its number ("第一章 总则"); an
+# article is followed by its text. Both start a line; "第20230294号" doesn't.
+CHAPTER, SECTION, ARTICLE = 1, 2, 3
+ENUMERATION = 8  # 一是…: runs on inside a paragraph as often as it opens one
+_ARTICLE = re.compile(rf"^第[{_CN_BIG}]+条(?=[\s\u3000]|$)")
+# (level, pattern) in hierarchy order.
+_PATTERNS: tuple[tuple[int, re.Pattern[str]], ...] = (
+    (CHAPTER, re.compile(rf"^第[{_CN_BIG}]+[章编](?=[\s\u3000]|$|[\u4e00-\u9fff])")),
+    (SECTION, re.compile(rf"^第[{_CN_BIG}]+节(?=[\s\u3000]|$|[\u4e00-\u9fff])")),
+    (ARTICLE, _ARTICLE),
+    (4, re.compile(rf"^[{_CN_NUM}]+、")),
+    (5, re.compile(rf"^[（(][{_CN_NUM}]+[）)]")),
+    (6, re.compile(r"^\d{1,2}(?:[.．](?!\d)|、)")),
+    (7, re.compile(r"^[（(]\d{1,2}[）)]")),
+    (ENUMERATION, re.compile(rf"^[{_CN_NUM}]+是")),
+)
+# A plan's box (专栏1:2024年固定资产投资 | then ▲ items): a titled section of its
+# own, below the heading it sits in, open while its ▲ items go on.
+BOX = re.compile(r"^专栏\s*\d+\s*[:：].*?(?=\s*\|?\s*$)")
+BOX_LEVEL = 9
+BOX_ITEM = "▲"
+SENTENCE_END = re.compile(r"[。；;！!？?：:]")
+MAX_LABEL = 40
+
+
+def heading_level(line: str) -> int:
+    """The heading level a line opens (1-8, see the module docstring), or 0 for
+    a plain paragraph."""
+    for level, pattern in _PATTERNS:
+        if pattern.match(line):
+            return level
+    return 0
+
+
+def label(line: str) -> tuple[str, bool]:
+    """The heading label of a heading line, and whether the line is only a heading."""
+    if m := _ARTICLE.match(line):
+        return m.group(0), not line[m.end() :].strip(" \u3000")
+    m = SENTENCE_END.search(line)
+    if m is None:
+        return line[:MAX_LABEL], len(line) <= MAX_LABEL * 2
+    return line[: m.start()][:MAX_LABEL], m.end() >= len(line.rstrip())
+
+
+def heading_paths(
+    lines: list[str], levels: dict[str, int], plain: range = range(0)
+) -> list[tuple[tuple[str, ...], bool]]:
+    """Each line's heading path (labels from the top level down) and whether it
+    is only a heading; `levels` holds the lines whose markup gave them a level
+    (an h2 or Heading 2 without numbering is level 2); lines in `plain` are
+    never headings (a notice's numbered 附件 list)."""
+    out = []
+    stack: list[tuple[int, str]] = []
+    for i, ln in enumerate(lines):
+        if i in plain:
+            out.append((tuple(x for _, x in stack), False))
+            continue
+        # Official numbering outranks markup: a docx whose 一、 lines are styled
+        # Heading 1 and whose （一） lines aren't nests them as the .txt does.
+        level = heading_level(ln) or levels.get(ln, 0)
+        only_heading = False
+        if box := BOX.match(ln):
+            level, lb, only_heading = BOX_LEVEL, box.group(0), True
+        elif stack and stack[-1][0] == BOX_LEVEL and not level and not ln.startswith(BOX_ITEM):
+            stack.pop()  # the box's items have ended
+        if ln in levels:
+            lb, only_heading = ln[:MAX_LABEL], True
+        elif level and not box:
+            lb, only_heading = label(ln)
+        if level:
+            stack = [(lv, x) for lv, x in stack if lv < level]
+            stack.append((level, lb))
+        # A plain paragraph keeps the open path: text after 一是… still belongs
+        # to it until the next numbered heading closes the enumeration.
+        out.append((tuple(x for _, x in stack), only_heading))
+    return out

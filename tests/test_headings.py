@@ -1,0 +1,34 @@
+import pytest
+
+from rag.documents import load_document, parse
+
+from .layouts import (
+    NOTICE,
+    REGULATION,
+    REGULATION_PATHS,
+    REGULATION_TITLE,
+    REPLY,
+    REPLY_PATHS,
+    check_paths,
+    write_docx,
+    write_html,
+)
+
+
+@pytest.mark.parametrize("fmt", ["txt", "docx", "html"])
+def test_regulation_chapters_sections_articles(tmp_path, fmt):
+    path = tmp_path / f"reg.{fmt}"
+    {"txt": lambda t, p: p.write_text(t, encoding="utf-8"), "docx": write_docx, "html": write_html}[fmt](
+        REGULATION, path
+    )
+    doc = load_document(path)
+    assert doc.title == REGULATION_TITLE
+    check_paths(doc, REGULATION_PATHS)
+
+
+def test_reply_headings_and_notice_attachments_are_not_headings():
+    check_paths(parse(REPLY, "reply.txt"), REPLY_PATHS)
+    notice = parse(NOTICE, "notice.txt")
+    signed = next(p for p in notice.paragraphs if p.text == "郑州市人民政府")
+    listed = next(p for p in notice.paragraphs if p.text.startswith("2.郑州市"))
+    assert signed.path == listed.path == () and not listed.is_heading
