@@ -10,9 +10,6 @@ identifies it in the index manifest. Backends:
   local path, with optional query/passage prefixes.
 - `HashingEmbedder`: a deterministic character-bigram hashing fake for tests.
 
-`embed_passages` embeds an index build's chunks and sentences in one pass:
-each distinct sentence once, a chunk's vector made from its sentences'.
-
 Models load lazily on first use and once per process (`make_embedder` caches).
 Deliberately not done here: batching policy beyond a fixed size, or the index.
 """
@@ -27,9 +24,6 @@ from collections.abc import Callable, Sequence
 from typing import Literal, Protocol
 
 import numpy as np
-from tqdm import tqdm
-
-from .citations import split_sentences
 
 Kind = Literal["query", "passage"]
 
@@ -114,39 +108,6 @@ class HashingEmbedder:
                     out[row, self._bucket(g)] += 1.0
             out[row, self._bucket("\0bias")] += 0.01  # keeps empty texts non-zero
         return _normalise(out)
-
-
-_BATCH = 64
-
-
-def _pieces(chunk_text: str) -> list[str]:
-    """What a chunk's vector is made of: its first line (the title and heading
-    path, or the text's first line) whole, then each sentence of the other lines."""
-    first, *lines = chunk_text.split("\n")
-    return [first] + [s for line in lines for s in (split_sentences(line) or [line])]
-
-
-def embed_passages(
-    embedder: Embedder, chunk_texts: Sequence[str], sentences: Sequence[str], progress: bool = True
-) -> tuple[np.ndarray, np.ndarray]:
-    """Vectors of the chunks and of the sentences, with every distinct text
-    embedded once. A chunk's vector is the mean of its pieces' vectors weighted
-    by their length, renormalised: an encoder that mean-pools its tokens (e5)
-    gives about that for the whole text, and the sentences are embedded anyway
-    for evidence, so the chunks cost only their heading lines. Measured on the
-    seeds: the build took 1.8x the naive recipe's time embedding both, 0.6x
-    this way, with retrieval and answers equal or better on every set."""
-    pieces = [_pieces(t) for t in chunk_texts]
-    texts = list(dict.fromkeys([*sentences, *(p for ps in pieces for p in ps)]))
-    batches = range(0, len(texts), _BATCH)
-    bar = tqdm(batches, desc="Embedding passages", unit="batch", disable=not progress or not texts)
-    parts = [embedder.embed(texts[i : i + _BATCH], "passage") for i in bar]
-    vectors = np.concatenate(parts) if parts else np.zeros((0, 1), dtype=np.float32)
-    row = {t: i for i, t in enumerate(texts)}
-    chunks = np.zeros((len(pieces), vectors.shape[1]), dtype=np.float32)
-    for i, ps in enumerate(pieces):
-        chunks[i] = np.array([len(p) for p in ps], dtype=np.float32) @ vectors[[row[p] for p in ps]]
-    return _normalise(chunks), vectors[[row[s] for s in sentences]].reshape(len(sentences), -1)
 
 
 def bundled_minilm_path() -> str:

@@ -42,13 +42,14 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+from tqdm import tqdm
 
 from . import builds
 from .builds import BuildError, unwritable
 from .chunks import Chunk, chunk_documents
 from .citations import split_sentences
 from .documents import Document, Paragraph, heading_level, load_folder
-from .embeddings import Embedder, embed_passages, make_embedder
+from .embeddings import Embedder, make_embedder
 from .lexical import LexicalIndex
 from .settings import Settings
 from .sources import scan
@@ -56,7 +57,8 @@ from .synonyms import Synonyms
 
 log = logging.getLogger("rag")
 
-FORMAT_VERSION = 11  # bump when the layout, parsing, chunk or lexical logic changes
+FORMAT_VERSION = 10  # bump when the layout, parsing, chunk or lexical logic changes
+_BATCH = 32
 
 
 class IndexUnavailable(RuntimeError):
@@ -168,6 +170,13 @@ def make_faiss(vectors: np.ndarray, index_type: str = "auto", threshold: int = 5
     return index
 
 
+def embed_texts(texts: list[str], embedder: Embedder, what: str, progress: bool = True) -> np.ndarray:
+    batches = range(0, len(texts), _BATCH)
+    bar = tqdm(batches, desc=f"Embedding {what}", unit="batch", disable=not progress or not texts)
+    parts = [embedder.embed(texts[i : i + _BATCH], "passage") for i in bar]
+    return np.concatenate(parts) if parts else np.zeros((0, 1), dtype=np.float32)
+
+
 def build(settings: Settings, embedder: Embedder, progress: bool = True) -> Index:
     """Parse, chunk and embed every document of the docs folder, in memory."""
     # Hashed before reading: a source edited during the build then leaves the
@@ -179,10 +188,9 @@ def build(settings: Settings, embedder: Embedder, progress: bool = True) -> Inde
     chunks = chunk_documents(docs, settings.chunk_size, settings.chunk_overlap, settings.structure)
     if not chunks:
         raise IndexUnavailable(f"no readable documents in {settings.docs_dir}")
+    vectors = embed_texts([c.embed_text for c in chunks], embedder, "chunks", progress)
     sentences = paragraph_sentences(docs)
-    vectors, sentence_vectors = embed_passages(
-        embedder, [c.embed_text for c in chunks], [s for _, _, s in sentences], progress
-    )
+    sentence_vectors = embed_texts([s for _, _, s in sentences], embedder, "sentences", progress)
     manifest = ident | {
         "build": f"build-{_key(ident)}",
         "dim": int(vectors.shape[1]),

@@ -1,14 +1,7 @@
 import numpy as np
 import pytest
 
-from rag.embeddings import (
-    E5Embedder,
-    HashingEmbedder,
-    SentenceTransformerEmbedder,
-    bundled_minilm_path,
-    embed_passages,
-    make_embedder,
-)
+from rag.embeddings import E5Embedder, HashingEmbedder, SentenceTransformerEmbedder, bundled_minilm_path, make_embedder
 
 
 def test_hashing_embedder_is_deterministic_and_normalised():
@@ -18,30 +11,6 @@ def test_hashing_embedder_is_deterministic_and_normalised():
     np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, rtol=1e-5)
     assert a[0] @ a[1] == pytest.approx(1.0)
     assert a[0] @ a[2] < 0.9
-
-
-class CountingEmbedder(HashingEmbedder):
-    def __init__(self):
-        super().__init__(64)
-        self.seen: list[str] = []
-
-    def embed(self, texts, kind):
-        self.seen += texts
-        return super().embed(texts, kind)
-
-
-def test_embed_passages_embeds_each_text_once_and_builds_chunks_from_sentences():
-    e = CountingEmbedder()
-    chunks = ["规划 | 一、目标\n地区生产总值增长7%。就业稳定。", "规划 | 二、措施\n就业稳定。"]
-    sentences = ["地区生产总值增长7%。", "就业稳定。", "就业稳定。"]
-    chunk_vectors, sentence_vectors = embed_passages(e, chunks, sentences, progress=False)
-    assert sorted(e.seen) == sorted(["地区生产总值增长7%。", "就业稳定。", "规划 | 一、目标", "规划 | 二、措施"])
-    reference = HashingEmbedder(64)
-    np.testing.assert_allclose(sentence_vectors, reference.embed(sentences, "passage"), rtol=1e-6)
-    pieces = ["规划 | 一、目标", "地区生产总值增长7%。", "就业稳定。"]
-    expected = np.array([len(p) for p in pieces], dtype=np.float32) @ reference.embed(pieces, "passage")
-    np.testing.assert_allclose(chunk_vectors[0], expected / np.linalg.norm(expected), rtol=1e-5)
-    np.testing.assert_allclose(np.linalg.norm(chunk_vectors, axis=1), 1.0, rtol=1e-5)
 
 
 def test_make_embedder_caches_and_dispatches():
