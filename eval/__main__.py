@@ -4,6 +4,7 @@ python -m eval [--gold F] [--top-k K] [--sample N] [--retrieval-only] [--baselin
                [--index-backend faiss|milvus] [--milvus-uri URI] [--index-dir DIR]
 python -m eval cmrc [PATH] [--sample N] [--seed S] [--top-k K] [--out DIR]
 python -m eval bench [--sample N] [--cmrc PATH | --no-cmrc] [--no-scale] [--backend B [--openai-base-url U]]
+python -m eval build [--repeats N]
 python -m eval scale [--chunks N] [--queries Q]
 python -m eval incremental [--cmrc PATH] [--passages N]
 python -m eval ablation [--top-k K] [--sample N] [--out DIR]
@@ -67,6 +68,8 @@ def parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--openai-base-url", default=None, help="an OpenAI-compatible server for --backend openai")
     _common(b, sub=True)
+    d = subs.add_parser("build", help="index build time of the seeds beside the naive recipe's, paired")
+    d.add_argument("--repeats", type=int, default=5, help="builds of each, alternating (default 5)")
     s = subs.add_parser("scale", help="retrieval latency over a synthetic corpus: flat vs HNSW")
     s.add_argument("--chunks", type=int, default=100_000, help="synthetic corpus size (default 100,000)")
     s.add_argument("--queries", type=int, default=300, help="random queries timed per index (default 300)")
@@ -113,6 +116,16 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
                 args.gold,
                 0 if args.no_scale else 100_000,
             )
+        return 0
+
+    if args.command == "build":
+        from rag.embeddings import make_embedder
+
+        from .bench import build_lines, paired_build
+
+        embedder = make_embedder(settings.embedder, settings.query_prefix, settings.passage_prefix)
+        embedder.embed(["预热"], "query")  # model load is not build time
+        print("\n".join(build_lines(paired_build(settings, embedder, args.repeats))))
         return 0
 
     if args.command == "scale":

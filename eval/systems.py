@@ -19,10 +19,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import faiss
+
 from rag import Pipeline
 from rag.answering import build_prompt
 from rag.backends.faiss_bm25 import make_faiss
 from rag.documents import read_text, source_files
+from rag.embeddings import Embedder
 
 
 @dataclass
@@ -80,6 +83,16 @@ class Ours:
         raise RuntimeError("ask_stream ended without an Answer")
 
 
+def naive_index(docs_dir: Path, embedder: Embedder) -> tuple[list[tuple[str, str]], faiss.Index]:
+    """The tutorial recipe's index: (file name, chunk text) pairs and FAISS over them."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splitter = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50)
+    chunks = [(p.name, c) for p in source_files(docs_dir) for c in splitter.split_text(read_text(p))]
+    vectors = embedder.embed([c for _, c in chunks], "passage")
+    return chunks, make_faiss(vectors, "flat")
+
+
 # A baseline answer counts as a refusal when it says so in any usual wording.
 BASELINE_REFUSALS = ("没有相关信息", "无法回答", "无法根据")
 _MARKER = re.compile(r"\[(\d{1,2})\]")
@@ -97,12 +110,7 @@ class Baseline:
         self._faiss = None
 
     def _build(self) -> None:
-        from langchain_text_splitters import RecursiveCharacterTextSplitter
-
-        splitter = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50)
-        chunks = [(p.name, c) for p in source_files(self.docs_dir) for c in splitter.split_text(read_text(p))]
-        vectors = self.pipe.embedder.embed([c for _, c in chunks], "passage")
-        self._chunks, self._faiss = chunks, make_faiss(vectors, "flat")
+        self._chunks, self._faiss = naive_index(self.docs_dir, self.pipe.embedder)
 
     def warm(self, answering: bool) -> None:
         self.search("预热", 1)

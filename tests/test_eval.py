@@ -309,11 +309,21 @@ def test_bench_prints_every_figure_with_fakes(fake_settings, tiny_gold, capsys):
 
     f = run_bench(fake_settings, questions=3, cmrc_path=None, gold=tiny_gold, scale=0)
     printed = capsys.readouterr().out
-    for label in ("index build, seeds", "cold start to first answer", "model step, first token", "peak memory"):
+    for label in ("index build, ours / naive", "cold start to first answer", "model step, first token", "peak memory"):
         assert label in printed
+    build = f["build_seeds"]
+    assert build["repeats"] == 3 and build["wall_ratio"] == build["wall_ours_s"] / build["wall_naive_s"] > 0
     # the cold-start process ran with these settings (the fakes), not the defaults
     assert 0 < f["cold_start_s"] <= f["cold_start_model_s"] < 60
     assert len(f["answer"]) == 3 and f["tokens_per_s"] >= 0 and f["peak_rss_mib"] > 0
+
+
+def test_build_command_prints_the_paired_ratio(fake_settings, capsys):
+    from eval.__main__ import main
+
+    assert main(["build", "--repeats", "2"], fake_settings) == 0
+    printed = capsys.readouterr().out
+    assert "(median of 2)" in printed and "index build, ours / naive" in printed
 
 
 def test_bench_backend_settings_keep_others_unchanged():
