@@ -3,7 +3,7 @@
 python -m eval [--gold F] [--top-k K] [--sample N] [--retrieval-only] [--baseline] [--out DIR]
 python -m eval cmrc [PATH] [--sample N] [--seed S] [--top-k K] [--out DIR]
 python -m eval bench [--sample N] [--cmrc PATH | --no-cmrc] [--no-scale] [--backend B [--openai-base-url U]]
-python -m eval scale [--chunks N] [--queries Q]
+python -m eval scale [--chunks N] [--queries Q] [--milvus TYPES]
 python -m eval ablation [--top-k K] [--sample N] [--out DIR]
 python -m eval calibrate [SET ...]
 """
@@ -63,6 +63,11 @@ def parser() -> argparse.ArgumentParser:
     s = subs.add_parser("scale", help="retrieval latency over a synthetic corpus: flat vs HNSW")
     s.add_argument("--chunks", type=int, default=100_000, help="synthetic corpus size (default 100,000)")
     s.add_argument("--queries", type=int, default=300, help="random queries timed per index (default 300)")
+    s.add_argument(
+        "--milvus",
+        default="FLAT,IVF_FLAT",
+        help="Milvus Lite index types measured too, comma-separated (default FLAT,IVF_FLAT; '' for none)",
+    )
     k = subs.add_parser("calibrate", help="support scores of a pool of sets, and the refusal threshold they suggest")
     k.add_argument("sets", type=Path, nargs="*", help="question sets pooled (default: h2, h3, h4, calibration)")
     a = subs.add_parser("ablation", help="retrieval recall step by step: dense, lexical, fused, structure, …")
@@ -104,9 +109,16 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         from rag import Pipeline
 
         from .harness import load_gold
-        from .scale import run_scale
+        from .scale import MILVUS_TYPES, dense_table, run_scale
 
-        run_scale(Pipeline(settings), args.chunks, args.queries, [it["question"] for it in load_gold(args.gold)])
+        milvus = tuple(t.strip().upper() for t in args.milvus.split(",") if t.strip())
+        if unknown := [t for t in milvus if t not in MILVUS_TYPES]:
+            print(f"error: --milvus {','.join(unknown)}: not one of {', '.join(MILVUS_TYPES)}", file=sys.stderr)
+            return 2
+        questions = [it["question"] for it in load_gold(args.gold)]
+        figures = run_scale(Pipeline(settings), args.chunks, args.queries, questions, milvus=milvus)
+        print("\n".join(dense_table(figures)))
+        print(f"({args.queries} random queries one at a time, 50 candidates each; random vectors: pessimistic recall)")
         return 0
 
     if args.command == "calibrate":

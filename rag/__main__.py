@@ -1,7 +1,8 @@
 """Command line: `python -m rag ask "问题"`, `python -m rag index`, `python -m rag list`,
-`python -m rag serve`. A failure the user can fix (an unknown --doc, an index folder
-that can't be written, no readable documents) is one line `错误: …` on stderr and
-exit status 2, not a traceback.
+`python -m rag serve`, `python -m rag llm-server`; any setting with `--set NAME=VALUE`.
+A failure the user can fix (an unknown --doc, an index folder that can't be written,
+no readable documents, a bad --set) is one line `错误: …` on stderr and exit status 2,
+not a traceback.
 
 Deliberately small: the chat page is app.py, evaluation is `python -m eval`.
 """
@@ -11,9 +12,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 import time
 
-from .settings import Settings
+from .settings import Settings, settings_from
 
 
 def _print_answer(answer) -> None:
@@ -74,25 +76,63 @@ def _list(settings: Settings) -> int:
     return 0
 
 
+def _llm_server(settings: Settings, host: str, port: int, parallel: int) -> int:
+    from pathlib import Path
+
+    from .generation import bundled_gguf, llama_server
+
+    path = bundled_gguf() if settings.llm == "gemma" else Path(settings.llm)
+    if path.suffix != ".gguf" or not path.is_file():
+        print(f"错误: llm-server needs a .gguf file, got {settings.llm!r}", file=sys.stderr)
+        return 2
+    server, url = llama_server(path, port, host, settings.llm_threads, parallel=parallel)
+    print(f"llama.cpp server on {url} ({parallel} slots): --set llm_backend=openai --set openai_base_url={url}")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    del server
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rag", description="政府文件问答")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="change a setting of rag.settings.Settings (repeatable): --set compose=model",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    p_ask = sub.add_parser("ask", help="answer one question")
+    p_ask = sub.add_parser("ask", help="answer one question", parents=[common])
     p_ask.add_argument("question")
     p_ask.add_argument("--top-k", type=int, default=5)
     p_ask.add_argument("--doc", help="only this document (file name)")
-    p_index = sub.add_parser("index", help="(re)build the index")
+    p_index = sub.add_parser("index", help="(re)build the index", parents=[common])
     p_index.add_argument("--if-needed", action="store_true", help="only when sources or settings changed")
-    sub.add_parser("list", help="the indexed documents: file, title, agency, date, chunks")
-    p_serve = sub.add_parser("serve", help="OpenAI-compatible chat completions endpoint")
+    sub.add_parser("list", help="the indexed documents: file, title, agency, date, chunks", parents=[common])
+    p_serve = sub.add_parser("serve", help="OpenAI-compatible chat completions endpoint", parents=[common])
     p_serve.add_argument("--host", default="127.0.0.1")
     p_serve.add_argument("--port", type=int, default=8000)
     p_serve.add_argument("--workers", type=int, default=2, help="answers computed at once")
     p_serve.add_argument("--queue", type=int, default=16, help="answers waiting beyond those; more get 503 busy")
+    p_llm = sub.add_parser("llm-server", help="a llama.cpp OpenAI-compatible server for the GGUF of --set llm=")
+    p_llm.add_argument("--host", default="127.0.0.1")
+    p_llm.add_argument("--port", type=int, default=8080)
+    p_llm.add_argument("--parallel", type=int, default=4, help="slots decoding requests together")
+    p_llm.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="llm=FILE.gguf, llm_threads=N")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     logging.getLogger("faiss").setLevel(logging.WARNING)
-    settings = Settings()
+    try:
+        settings = settings_from(args.set, Settings())
+    except ValueError as e:
+        print(f"错误: {e}", file=sys.stderr)
+        return 2
+    if args.command == "llm-server":
+        return _llm_server(settings, args.host, args.port, args.parallel)
 
     from .index import IndexUnavailable
 
