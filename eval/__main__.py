@@ -3,7 +3,7 @@
 python -m eval [--gold F] [--top-k K] [--sample N] [--retrieval-only] [--baseline] [--out DIR]
 python -m eval cmrc [PATH] [--sample N] [--seed S] [--top-k K] [--out DIR]
 python -m eval bench [--sample N] [--cmrc PATH | --no-cmrc] [--no-scale] [--backend B [--openai-base-url U]]
-python -m eval scale [--chunks N] [--queries Q] [--milvus TYPES]
+python -m eval scale [--chunks N] [--queries Q] [--milvus TYPES] [--faiss TYPES] [--no-retrieval]
 python -m eval ablation [--top-k K] [--sample N] [--out DIR]
 python -m eval calibrate [SET ...]
 """
@@ -68,6 +68,8 @@ def parser() -> argparse.ArgumentParser:
         default="FLAT,IVF_FLAT",
         help="Milvus Lite index types measured too, comma-separated (default FLAT,IVF_FLAT; '' for none)",
     )
+    s.add_argument("--faiss", default="flat,hnsw", help="FAISS index types measured (flat is always built)")
+    s.add_argument("--no-retrieval", action="store_true", help="skip the whole retrieval over the repeated seeds")
     k = subs.add_parser("calibrate", help="support scores of a pool of sets, and the refusal threshold they suggest")
     k.add_argument("sets", type=Path, nargs="*", help="question sets pooled (default: h2, h3, h4, calibration)")
     a = subs.add_parser("ablation", help="retrieval recall step by step: dense, lexical, fused, structure, …")
@@ -115,8 +117,13 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         if unknown := [t for t in milvus if t not in MILVUS_TYPES]:
             print(f"error: --milvus {','.join(unknown)}: not one of {', '.join(MILVUS_TYPES)}", file=sys.stderr)
             return 2
-        questions = [it["question"] for it in load_gold(args.gold)]
-        figures = run_scale(Pipeline(settings), args.chunks, args.queries, questions, milvus=milvus)
+        kinds = tuple(k.strip() for k in args.faiss.split(",") if k.strip())
+        if unknown := [k for k in kinds if k not in ("flat", "hnsw")]:
+            print(f"error: --faiss {','.join(unknown)}: not one of flat, hnsw", file=sys.stderr)
+            return 2
+        questions = [] if args.no_retrieval else [it["question"] for it in load_gold(args.gold)]
+        pipe = Pipeline(settings)
+        figures = run_scale(pipe, args.chunks, args.queries, questions, milvus=milvus, faiss_kinds=kinds)
         print("\n".join(dense_table(figures)))
         print(f"({args.queries} random queries one at a time, 50 candidates each; random vectors: pessimistic recall)")
         return 0
