@@ -5,7 +5,7 @@ python -m eval [--gold F] [--top-k K] [--sample N] [--retrieval-only] [--baselin
 python -m eval cmrc [PATH] [--sample N] [--seed S] [--top-k K] [--out DIR]
 python -m eval bench [--sample N] [--cmrc PATH | --no-cmrc] [--no-scale] [--backend B [--openai-base-url U]]
 python -m eval build [--repeats N]
-python -m eval scale [--chunks N] [--queries Q]
+python -m eval scale [--chunks N] [--queries Q] [--milvus TYPES] [--faiss TYPES] [--no-retrieval]
 python -m eval incremental [--cmrc PATH] [--passages N]
 python -m eval ablation [--top-k K] [--sample N] [--out DIR]
 python -m eval calibrate [SET ...]
@@ -73,6 +73,13 @@ def parser() -> argparse.ArgumentParser:
     s = subs.add_parser("scale", help="retrieval latency over a synthetic corpus: flat vs HNSW")
     s.add_argument("--chunks", type=int, default=100_000, help="synthetic corpus size (default 100,000)")
     s.add_argument("--queries", type=int, default=300, help="random queries timed per index (default 300)")
+    s.add_argument(
+        "--milvus",
+        default="FLAT,IVF_FLAT",
+        help="Milvus Lite index types measured too, comma-separated (default FLAT,IVF_FLAT; '' for none)",
+    )
+    s.add_argument("--faiss", default="flat,hnsw", help="FAISS index types measured (flat is always built)")
+    s.add_argument("--no-retrieval", action="store_true", help="skip the whole retrieval over the repeated seeds")
     i = subs.add_parser("incremental", help="cost of adding and removing one document, small and large corpus")
     i.add_argument("--cmrc", type=Path, default=cmrc.DEFAULT, help="CMRC file whose passages form the large corpus")
     i.add_argument("--passages", type=int, default=200, help="CMRC passages in the large corpus (default 200)")
@@ -132,9 +139,21 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         from rag import Pipeline
 
         from .harness import load_gold
-        from .scale import run_scale
+        from .scale import MILVUS_TYPES, dense_table, run_scale
 
-        run_scale(Pipeline(settings), args.chunks, args.queries, [it["question"] for it in load_gold(args.gold)])
+        milvus = tuple(t.strip().upper() for t in args.milvus.split(",") if t.strip())
+        if unknown := [t for t in milvus if t not in MILVUS_TYPES]:
+            print(f"error: --milvus {','.join(unknown)}: not one of {', '.join(MILVUS_TYPES)}", file=sys.stderr)
+            return 2
+        kinds = tuple(k.strip() for k in args.faiss.split(",") if k.strip())
+        if unknown := [k for k in kinds if k not in ("flat", "hnsw")]:
+            print(f"error: --faiss {','.join(unknown)}: not one of flat, hnsw", file=sys.stderr)
+            return 2
+        questions = [] if args.no_retrieval else [it["question"] for it in load_gold(args.gold)]
+        pipe = Pipeline(settings)
+        figures = run_scale(pipe, args.chunks, args.queries, questions, milvus=milvus, faiss_kinds=kinds)
+        print("\n".join(dense_table(figures)))
+        print(f"({args.queries} random queries one at a time, 50 candidates each; random vectors: pessimistic recall)")
         return 0
 
     if args.command == "incremental":

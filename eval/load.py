@@ -11,9 +11,21 @@ uses `--url`), then
    503 busy (the busy share), every other outcome as an error, and p50/p95 of
    the answered requests' latency.
 
+With `--slots N` the same load runs twice, on a serve whose model is
+in-process and on one whose model is a llama.cpp server with N parallel slots
+(`python -m rag llm-server`, started here too), for each of a list of client
+counts (`--clients 16,64`), and a table puts them side by side: answers per
+second, busy replies, errors, p50/p95. `--compose model` makes every answer
+call the model (answers are extracted by default); `--retry` makes a client
+that is told busy wait the Retry-After it was given and ask again (up to
+`--timeout` in all), as a polite client would, so that the throughput is the
+server's, not the clients' patience. Each table row also counts the questions
+whose answers differed between requests (the same question must get the same
+answer).
+
 Bounded: every request times out (`--timeout`), every connection is closed,
-and the server it started is stopped. Deliberately not done here: checking the
-answers (that is `python -m eval`); a busy reply is counted, not retried.
+and the servers it started are stopped. Deliberately not done here: checking
+the answers (that is `python -m eval`).
 """
 
 from __future__ import annotations
@@ -48,25 +60,49 @@ def threads_of(pid: int) -> int:
         return 0
 
 
-def start_server(port: int, timeout: float = 300.0) -> subprocess.Popen:
-    """`python -m rag serve` on 127.0.0.1:port, once it answers /health."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rag", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _started(args: list[str], ready: str, timeout: float) -> subprocess.Popen:
+    """`python -m rag ARGS`, once GET `ready` answers."""
+    quiet = subprocess.DEVNULL
+    proc = subprocess.Popen([sys.executable, "-m", "rag", *args], cwd=ROOT, stdout=quiet, stderr=quiet)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"rag serve exited with {proc.returncode}")
+            raise RuntimeError(f"python -m rag {args[0]} exited with {proc.returncode}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+            with urllib.request.urlopen(ready, timeout=2):
                 return proc
         except OSError:
             time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError("rag serve did not start in time")
+    stop(proc)
+    raise RuntimeError(f"python -m rag {args[0]} did not start in time")
+
+
+def start_server(port: int, timeout: float = 300.0, sets: list[str] = (), workers: int = 2) -> subprocess.Popen:
+    """`python -m rag serve` on 127.0.0.1:port with `--set` changes, once it answers /health."""
+    args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    return _started(args + [a for kv in sets for a in ("--set", kv)], f"http://127.0.0.1:{port}/health", timeout)
+
+
+def start_llm_server(port: int, slots: int, timeout: float = 300.0) -> subprocess.Popen:
+    """`python -m rag llm-server` (llama.cpp, the bundled GGUF) with `slots` parallel slots."""
+    return _started(
+        ["llm-server", "--port", str(port), "--parallel", str(slots)], f"http://127.0.0.1:{port}/health", timeout
+    )
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def idle_connections(port: int, count: int, pid: int | None, hold_s: float = 2.0, after_s: float = 8.0) -> dict:
@@ -95,34 +131,64 @@ def idle_connections(port: int, count: int, pid: int | None, hold_s: float = 2.0
     return {"opened": len(sockets), "threads_before": before, "threads_during": during, "dropped": dropped}
 
 
-def one_request(url: str, question: str, timeout: float) -> tuple[str, float]:
-    """("answered" | "busy" | an error's description, seconds)."""
+def one_request(url: str, question: str, timeout: float) -> tuple[str, float, str]:
+    """("answered" | "busy" | an error's description, seconds, the answer text
+    or, when busy, the Retry-After seconds)."""
     body = json.dumps({"messages": [{"role": "user", "content": question}]}).encode()
     req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
     started = time.perf_counter()
+    text = ""
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
-            ok = bool(json.load(r)["choices"][0]["message"]["content"])
-            outcome = "answered" if ok else "empty answer"
+            text = json.load(r)["choices"][0]["message"]["content"]
+            outcome = "answered" if text else "empty answer"
     except urllib.error.HTTPError as e:
-        outcome = "busy" if e.code == 503 and e.headers.get("Retry-After") else f"HTTP {e.code}"
+        text = e.headers.get("Retry-After") or ""
+        outcome = "busy" if e.code == 503 and text else f"HTTP {e.code}"
     except (OSError, ValueError, KeyError) as e:
         outcome = f"{type(e).__name__}: {e}"
-    return outcome, time.perf_counter() - started
+    return outcome, time.perf_counter() - started, text
 
 
-def run_clients(url: str, qs: list[str], clients: int, requests: int, timeout: float) -> list[tuple[str, float]]:
-    def client(c: int) -> list[tuple[str, float]]:
-        return [one_request(url, qs[(c * requests + r) % len(qs)], timeout) for r in range(requests)]
+def asked(url: str, question: str, timeout: float, retry: bool) -> list[tuple[str, float, str]]:
+    """One question's attempts: one, or with `retry` busy ones waited out
+    (their Retry-After, within `timeout` in all) until another outcome."""
+    deadline = time.monotonic() + timeout
+    attempts = [one_request(url, question, timeout)]
+    while retry and attempts[-1][0] == "busy":
+        wait = min(float(attempts[-1][2]), 10.0)
+        if time.monotonic() + wait >= deadline:
+            attempts.append(("gave up, busy", 0.0, ""))
+            break
+        time.sleep(wait)
+        attempts.append(one_request(url, question, max(1.0, deadline - time.monotonic())))
+    return attempts
+
+
+def run_clients(
+    url: str, qs: list[str], clients: int, requests: int, timeout: float, retry: bool = False
+) -> list[tuple[str, float, str, str]]:
+    """Every attempt of every client: (outcome, seconds, text, question)."""
+
+    def client(c: int) -> list[tuple[str, float, str, str]]:
+        rows = []
+        for r in range(requests):
+            q = qs[(c * requests + r) % len(qs)]
+            rows += [(*attempt, q) for attempt in asked(url, q, timeout, retry)]
+        return rows
 
     with ThreadPoolExecutor(clients) as pool:
         return [row for rows in pool.map(client, range(clients)) for row in rows]
 
 
-def summary(results: list[tuple[str, float]]) -> dict:
-    answered = sorted(t for o, t in results if o == "answered")
-    busy = sum(o == "busy" for o, _ in results)
-    errors = [o for o, _ in results if o not in ("answered", "busy")]
+def summary(results: list[tuple[str, float, str, str]]) -> dict:
+    answered = sorted(t for o, t, _, _ in results if o == "answered")
+    busy = sum(o == "busy" for o, *_ in results)
+    errors = [o for o, *_ in results if o not in ("answered", "busy")]
+    texts: dict[str, set[str]] = {}
+    for o, _, text, q in results:
+        if o == "answered":
+            texts.setdefault(q, set()).add(text)
     pick = lambda q: answered[min(len(answered) - 1, int(q * len(answered)))] if answered else float("nan")  # noqa: E731
     return {
         "requests": len(results),
@@ -134,27 +200,91 @@ def summary(results: list[tuple[str, float]]) -> dict:
         "p50_s": statistics.median(answered) if answered else float("nan"),
         "p95_s": pick(0.95),
         "max_s": answered[-1] if answered else float("nan"),
+        "differing": sum(len(t) > 1 for t in texts.values()),
+        "questions": len(texts),
     }
+
+
+def side_by_side(
+    slots: int, clients: list[int], requests: int, timeout: float, retry: bool, sets: list[str], workers: int
+) -> list[dict]:
+    """The load for each client count on a serve with the model in-process and
+    on one whose model is a llama.cpp server with `slots` slots; a row each."""
+    rows = []
+    for served in (False, True):
+        llm = None
+        if served:
+            llm_port = free_port()
+            llm = start_llm_server(llm_port, slots)
+            model = ["llm_backend=openai", f"openai_base_url=http://127.0.0.1:{llm_port}/v1"]
+        else:
+            model = []
+        port = free_port()
+        try:
+            proc = start_server(port, sets=sets + model, workers=workers)
+            try:
+                url = f"http://127.0.0.1:{port}/v1/chat/completions"
+                print(f"warm-up: {one_request(url, questions()[0], timeout)[0]}", flush=True)
+                for n in clients:
+                    sample = questions()[: max(1, n * requests // 2)]  # each asked twice: same answer?
+                    began = time.perf_counter()
+                    s = summary(run_clients(url, sample, n, requests, timeout, retry))
+                    s |= {"clients": n, "model": f"llama.cpp server, {slots} slots" if served else "in-process"}
+                    s["wall_s"] = time.perf_counter() - began
+                    s["per_s"] = s["answered"] / s["wall_s"]
+                    print(json.dumps(s, ensure_ascii=False), flush=True)
+                    rows.append(s)
+            finally:
+                stop(proc)
+        finally:
+            if llm is not None:
+                stop(llm)
+    return rows
+
+
+def load_table(rows: list[dict]) -> list[str]:
+    out = [
+        "| clients | model | answers/s | answered | busy replies | errors | p50 | p95 | differing answers |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        out.append(
+            f"| {r['clients']} | {r['model']} | {r['per_s']:.2f} | {r['answered']} | {r['busy']} | {r['errors']} "
+            f"| {r['p50_s']:.2f} s | {r['p95_s']:.2f} s | {r['differing']} of {r['questions']} |"
+        )
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m eval.load", description=__doc__.split("\n\n")[0])
     p.add_argument("--url", help="base URL of a running server (default: start one with the real models)")
-    p.add_argument("--clients", type=int, default=64)
+    p.add_argument("--clients", default="64", help="concurrent clients; a comma-separated list with --slots")
     p.add_argument("--requests", type=int, default=4, help="requests per client, one after another")
     p.add_argument("--idle", type=int, default=1000, help="silent connections opened first (0: skip)")
-    p.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds per request (with --retry: per question)")
+    p.add_argument("--retry", action="store_true", help="a busy client waits its Retry-After and asks again")
+    p.add_argument("--compose", choices=["extract", "model"], help="Settings.compose of the server started")
+    p.add_argument("--workers", type=int, default=2, help="answers the started server computes at once")
+    p.add_argument(
+        "--slots", type=int, default=0, help="also a served model: llama.cpp server with N slots, side by side"
+    )
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a setting of the started server")
     args = p.parse_args(argv)
+    clients = [int(c) for c in args.clients.split(",")]
+    sets = ([f"compose={args.compose}"] if args.compose else []) + args.set
+    if args.slots:
+        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+        rows = side_by_side(args.slots, clients, args.requests, args.timeout, args.retry, sets, args.workers)
+        print("\n".join(load_table(rows)))
+        return 0
 
     proc = None
     if args.url:
         base, pid = args.url.rstrip("/"), None
     else:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
         started = time.perf_counter()
-        proc = start_server(port)
+        proc = start_server(port, sets=sets, workers=args.workers)
         base, pid = f"http://127.0.0.1:{port}", proc.pid
         print(f"server: python -m rag serve, ready in {time.perf_counter() - started:.1f} s (pid {pid})")
     port = int(base.rsplit(":", 1)[1])
@@ -162,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         sample = questions()
         # The first answer loads the model and starts the pool: not load.
-        outcome, seconds = one_request(f"{base}/v1/chat/completions", sample[0], args.timeout)
+        outcome, seconds, _ = one_request(f"{base}/v1/chat/completions", sample[0], args.timeout)
         print(f"warm-up: {outcome} in {seconds:.1f} s")
         if args.idle:
             idle = idle_connections(port, args.idle, pid)
@@ -179,12 +309,13 @@ def main(argv: list[str] | None = None) -> int:
 
         threading.Thread(target=watch_threads, daemon=True).start()
         began = time.perf_counter()
-        results = run_clients(f"{base}/v1/chat/completions", sample, args.clients, args.requests, args.timeout)
+        url = f"{base}/v1/chat/completions"
+        results = run_clients(url, sample, clients[0], args.requests, args.timeout, args.retry)
         wall = time.perf_counter() - began
         sampler.set()
         s = summary(results)
         print(
-            f"load: {args.clients} clients x {args.requests} requests = {s['requests']} in {wall:.1f} s: "
+            f"load: {clients[0]} clients x {args.requests} requests = {s['requests']} in {wall:.1f} s: "
             f"{s['answered']} answered, {s['busy']} busy (503, share {s['busy_share']:.1%}), {s['errors']} errors"
             + (f" {s['error_kinds']}" if s["errors"] else "")
         )
@@ -194,11 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     finally:
         if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
     return 0
 
 

@@ -1,8 +1,9 @@
 """Command line: `python -m rag ask "问题"`, `python -m rag index`, `python -m rag list`,
 `python -m rag add PATH...`, `python -m rag remove NAME...` (rag/library.py),
-`python -m rag serve`. A failure the user can fix (an unknown --doc, an index folder
-that can't be written, no readable documents) is one line `错误: …` on stderr and
-exit status 2, not a traceback.
+`python -m rag serve`, `python -m rag llm-server`; any setting with `--set NAME=VALUE`.
+A failure the user can fix (an unknown --doc, an index folder that can't be written,
+no readable documents, a bad --set) is one line `错误: …` on stderr and exit status 2,
+not a traceback.
 
 Deliberately small: the chat page is app.py, evaluation is `python -m eval`.
 """
@@ -12,9 +13,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 import time
 
-from .settings import Settings
+from .settings import Settings, settings_from
 
 
 def _print_answer(answer) -> None:
@@ -97,32 +99,76 @@ def _manage(settings: Settings, command: str, items: list[str]) -> int:
     return 0
 
 
+def _llm_server(settings: Settings, host: str, port: int, parallel: int) -> int:
+    from pathlib import Path
+
+    from .generation import bundled_gguf, llama_server
+
+    path = bundled_gguf() if settings.llm == "gemma" else Path(settings.llm)
+    if path.suffix != ".gguf" or not path.is_file():
+        print(f"错误: llm-server needs a .gguf file, got {settings.llm!r}", file=sys.stderr)
+        return 2
+    server, url = llama_server(path, port, host, settings.llm_threads, parallel=parallel)
+    print(f"llama.cpp server on {url} ({parallel} slots): --set llm_backend=openai --set openai_base_url={url}")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    del server
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rag", description="政府文件问答")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="change a setting of rag.settings.Settings (repeatable): --set compose=model",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    p_ask = sub.add_parser("ask", help="answer one question")
+    p_ask = sub.add_parser("ask", help="answer one question", parents=[common])
     p_ask.add_argument("question")
     p_ask.add_argument("--top-k", type=int, default=5)
     p_ask.add_argument("--doc", help="only this document (file name)")
-    p_index = sub.add_parser("index", help="(re)build the index")
+    p_index = sub.add_parser("index", help="(re)build the index", parents=[common])
     p_index.add_argument(
         "--if-needed", action="store_true", help="only what changed: embeds new and changed files, drops removed ones"
     )
-    sub.add_parser("list", help="the indexed documents: file, title, agency, date, chunks, when added")
-    p_add = sub.add_parser("add", help="copy files (or folders' files) into the documents and index them")
+    sub.add_parser(
+        "list", help="the indexed documents: file, title, agency, date, chunks, when added", parents=[common]
+    )
+    p_add = sub.add_parser(
+        "add", help="copy files (or folders' files) into the documents and index them", parents=[common]
+    )
     p_add.add_argument("paths", nargs="+")
-    p_remove = sub.add_parser("remove", help="delete documents (by file name) and drop them from the index")
+    p_remove = sub.add_parser(
+        "remove", help="delete documents (by file name) and drop them from the index", parents=[common]
+    )
     p_remove.add_argument("names", nargs="+")
-    p_serve = sub.add_parser("serve", help="OpenAI-compatible chat completions endpoint")
+    p_serve = sub.add_parser("serve", help="OpenAI-compatible chat completions endpoint", parents=[common])
     p_serve.add_argument("--host", default="127.0.0.1")
     p_serve.add_argument("--port", type=int, default=8000)
     p_serve.add_argument("--workers", type=int, default=2, help="answers computed at once")
     p_serve.add_argument("--queue", type=int, default=16, help="answers waiting beyond those; more get 503 busy")
     p_serve.add_argument("--admin-token", default="", help="enables /v1/documents for this token (Bearer)")
+    p_llm = sub.add_parser("llm-server", help="a llama.cpp OpenAI-compatible server for the GGUF of --set llm=")
+    p_llm.add_argument("--host", default="127.0.0.1")
+    p_llm.add_argument("--port", type=int, default=8080)
+    p_llm.add_argument("--parallel", type=int, default=4, help="slots decoding requests together")
+    p_llm.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="llm=FILE.gguf, llm_threads=N")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     logging.getLogger("faiss").setLevel(logging.WARNING)
-    settings = Settings()
+    try:
+        settings = settings_from(args.set, Settings())
+    except ValueError as e:
+        print(f"错误: {e}", file=sys.stderr)
+        return 2
+    if args.command == "llm-server":
+        return _llm_server(settings, args.host, args.port, args.parallel)
 
     from .index import IndexUnavailable
 
@@ -144,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
 
         pipe = Pipeline(settings)
         pipe.index  # noqa: B018 - load before the first request, not during it
-        token = args.admin_token
+        token = args.admin_token or settings.admin_token
         server = serve(pipe, args.host, args.port, workers=args.workers, queue=args.queue, admin_token=token)
         print(f"serving on http://{args.host}:{server.server_port}/v1/chat/completions", flush=True)
         try:

@@ -81,11 +81,19 @@ def cpu_threads(wanted: int) -> int:
     return wanted if wanted > 0 else max(1, os.cpu_count() or 1)
 
 
-def llama_server(model_path: str | Path, port: int = 0, host: str = "127.0.0.1", threads: int = 0, n_ctx: int = 4096):
+def llama_server(
+    model_path: str | Path,
+    port: int = 0,
+    host: str = "127.0.0.1",
+    threads: int = 0,
+    n_ctx: int = 4096,
+    parallel: int = 1,
+):
     """A llama.cpp OpenAI-compatible server (xllamacpp) for a GGUF file, running
     in this process until the returned server is deleted, and its base URL (on
     a free port when `port` is 0): what `OpenAILLM` talks to in tests and
-    benchmarks."""
+    benchmarks. `parallel` slots decode that many requests together, each with
+    `n_ctx` tokens of context (llama.cpp splits its context among the slots)."""
     import socket
 
     import xllamacpp
@@ -96,7 +104,8 @@ def llama_server(model_path: str | Path, port: int = 0, host: str = "127.0.0.1",
             port = s.getsockname()[1]
     params = xllamacpp.CommonParams()
     params.model.path = str(model_path)
-    params.n_ctx = n_ctx
+    params.n_parallel = parallel
+    params.n_ctx = n_ctx * parallel
     params.cpuparams.n_threads = params.cpuparams_batch.n_threads = cpu_threads(threads)
     params.hostnames = [host]
     params.port = port

@@ -7,7 +7,8 @@ built for one `Settings` can be cached and reused.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,3 +146,24 @@ class Settings:
 
     def with_(self, **changes) -> Settings:
         return replace(self, **changes)
+
+
+_PARSE = {"Path": Path, "int": int, "float": float, "str": str, "bool": lambda v: _BOOL[v.lower()]}
+_BOOL = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def settings_from(pairs: Iterable[str], base: Settings | None = None) -> Settings:
+    """`base` (default `Settings()`) with NAME=VALUE changes as typed on a command
+    line (`python -m rag serve --set compose=model`); ValueError naming the bad one."""
+    known = {f.name: f.type for f in fields(Settings)}
+    changes = {}
+    for pair in pairs:
+        name, eq, value = pair.partition("=")
+        name = name.strip()
+        if not eq or name not in known:
+            raise ValueError(f"--set {pair!r}: expected NAME=VALUE with NAME one of {', '.join(known)}")
+        try:
+            changes[name] = _PARSE[known[name]](value.strip())
+        except (KeyError, ValueError):
+            raise ValueError(f"--set {pair!r}: {value!r} is not a valid {known[name]}") from None
+    return replace(base or Settings(), **changes)

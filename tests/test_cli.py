@@ -3,6 +3,7 @@
 import pytest
 
 import rag.__main__ as cli
+from rag import Settings
 from rag.embeddings import HashingEmbedder
 
 from .conftest import GDP, fake_settings
@@ -65,3 +66,28 @@ def test_unknown_doc_names_the_valid_ones(run, fake_index_dir):
     assert err.startswith("错误: 没有名为 'nope.txt' 的文件") and GDP in err and "max()" not in err
     status, out, _ = run(fake_settings(docs, index_dir), "ask", "地区生产总值增长多少?", "--doc", GDP)
     assert status == 0 and GDP in out
+
+
+def test_set_changes_a_setting_and_a_bad_one_is_one_line(run, fake_index_dir, monkeypatch):
+    docs, index_dir = fake_index_dir
+    status, out, _ = run(
+        Settings(),
+        "list",
+        "--set",
+        f"docs_dir={docs}",
+        "--set",
+        f"index_dir={index_dir}",
+        "--set",
+        "embedder=hash",
+        "--set",
+        "refuse_below=0.2",
+    )
+    assert status == 0 and GDP in out
+    for bad, says in [
+        ("top_k=x", "'x' is not a valid int"),
+        ("bogus=1", "NAME one of docs_dir"),
+        ("structure=maybe", "not a valid bool"),
+        ("top_k", "expected NAME=VALUE"),
+    ]:
+        status, out, err = run(Settings(), "list", "--set", bad)
+        assert status == 2 and not out and err.startswith("错误: --set") and says in err and "\n" not in err.strip()

@@ -274,9 +274,25 @@ def test_scale_figures_on_a_small_corpus(fake_pipeline):
         fake_pipeline(), 2000, 30, ["郑州市地区生产总值增长多少?", "托儿所"], show=lambda a, b: lines.append(a)
     )
     assert f["flat"]["build_s"] >= 0 and f["hnsw"]["latency_ms"]["p50"] <= f["hnsw"]["latency_ms"]["p95"]
-    assert 0.3 <= f["hnsw_recall@10"] <= 1.0  # random vectors: HNSW is approximate, but not blind
+    assert 0.3 <= f["hnsw"]["recall@10"] <= 1.0  # random vectors: HNSW is approximate, but not blind
     assert f["retrieval"]["questions"] == 2 and f["retrieval"]["latency_ms"]["p50"] > 0
-    assert len(lines) == 4 and "flat" in lines[-1]  # 2,000 < ann_threshold: the retriever searches flat
+    assert len(lines) == 3 and "flat" in lines[-1]  # 2,000 < ann_threshold: the retriever searches flat
+
+
+def test_scale_command_prints_faiss_and_milvus_lite_side_by_side(fake_pipeline, tiny_gold, capsys):
+    settings = fake_pipeline().settings
+    assert main(["--gold", str(tiny_gold), "scale", "--chunks", "2000", "--queries", "20"], settings=settings) == 0
+    rows = [line.split(" | ") for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    assert [r[0] for r in rows[1:]] == [
+        "| FAISS flat (exact)",
+        "| FAISS HNSW (M 32, efSearch 128)",
+        "| Milvus Lite FLAT",
+        "| Milvus Lite IVF_FLAT (nlist 179, nprobe 32)",
+    ]
+    assert rows[3][-1] == "1.000 |"  # Milvus's exact search finds FAISS's exact top 10
+    assert 0.3 <= float(rows[4][-1].rstrip(" |")) < 1.0  # IVF probes 32 of 179 lists: approximate
+    assert main(["scale", "--chunks", "2000", "--milvus", "HNSW"], settings=settings) == 2
+    assert "not one of FLAT, IVF_FLAT" in capsys.readouterr().err
 
 
 def test_ablation_steps_with_fakes(tiny_gold, tmp_path, capsys):

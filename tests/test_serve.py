@@ -340,3 +340,56 @@ def test_a_refusal_carries_the_related_passages(server):
         reply = json.load(r)
     assert reply["refused"] and reply["citations"] == []
     assert reply["related"] and all(r["text"] and r["doc"].endswith(".txt") for r in reply["related"])
+
+
+# ---------------------------------------------------------------- replicas
+
+
+def _serve_process(docs, index_dir) -> tuple:
+    """`python -m rag serve` on fakes and a free port; (process, base URL) once it listens."""
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    sets = {"docs_dir": docs, "index_dir": index_dir, "embedder": "hash", "llm": "scripted", "refuse_below": 0.2}
+    args = [a for k, v in sets.items() for a in ("--set", f"{k}={v}")]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag", "serve", "--port", "0", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    line = proc.stdout.readline()  # the first line says where it listens, or it exited
+    found = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+    if not found:
+        proc.kill()
+        raise AssertionError(f"rag serve did not start: {line!r}, exit {proc.wait()}")
+    return proc, f"http://127.0.0.1:{found.group(1)}"
+
+
+def test_two_serve_processes_answer_from_one_index_folder_at_once(fake_index_dir):
+    docs, index_dir = fake_index_dir
+    before = {p: p.stat().st_mtime_ns for p in index_dir.rglob("*")}
+    questions = [Q, "新乡高新区植树造林有什么安排?", "郑州建成了多少个5G基站?"]
+    procs = []
+    try:
+        with ThreadPoolExecutor(2) as pool:  # started together, both loading the folder at once
+            procs = list(pool.map(lambda _: _serve_process(docs, index_dir), range(2)))
+        jobs = [(url, q) for q in questions for _, url in procs] * 2
+        with ThreadPoolExecutor(len(jobs)) as pool:
+            ask = lambda url, q: json.load(post(url, {"messages": [{"role": "user", "content": q}]}))  # noqa: E731
+            replies = list(pool.map(lambda job: ask(*job), jobs))
+    finally:
+        for proc, _ in procs:
+            proc.terminate()
+            proc.wait(30)
+    by_question: dict = {}
+    for (_, q), reply in zip(jobs, replies):
+        message = reply["choices"][0]["message"]
+        by_question.setdefault(q, []).append((message["content"], reply["citations"]))
+    expected = Pipeline(fake_settings(docs, index_dir), llm=ScriptedLLM(first_choices(1))).ask(Q)
+    assert all(len(set(map(json.dumps, answers))) == 1 for answers in by_question.values())  # 4 identical each
+    assert expected.text in by_question[Q][0][0] and by_question[Q][0][1]
+    assert {p: p.stat().st_mtime_ns for p in index_dir.rglob("*")} == before  # read only: nothing written
