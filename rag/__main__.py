@@ -17,6 +17,8 @@ from .settings import Settings
 
 
 def _print_answer(answer) -> None:
+    if answer.short:
+        print(f"简答: {answer.short}\n")
     print(answer.text)
     if answer.citations:
         print("\n出处:")
@@ -29,6 +31,8 @@ def _print_answer(answer) -> None:
         for c in answer.related:
             print(f"- {c.title}（{c.agency or c.doc}）· {c.section or '（正文）'} · 第{c.paragraph}段")
             print(f"    {c.text[:200]}{'…' if len(c.text) > 200 else ''}")
+    if answer.contact:
+        print(f"\n可咨询: {answer.contact}（最相关文件的发布机关）")
     if answer.dropped:
         print(f"\n（已删除 {len(answer.dropped)} 句无法在出处中核实的内容）")
 
