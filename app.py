@@ -43,10 +43,12 @@ from collections.abc import Iterator, Sequence
 import gradio as gr
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
+from starlette.middleware import Middleware
 
 from chat_view import (
     CSS,
     HEAD,
+    LOADING_HTML,
     render_answer,
     render_document,
     render_error,
@@ -302,9 +304,11 @@ def build_app(pipe: Pipeline) -> gr.Blocks:
         outputs = [chatbot, msg, answers]
         quiet = {"show_progress": "hidden", "api_visibility": "private"}  # the answer shows its own progress
         asked = gr.on([msg.submit, send.click], take, msg, [msg, question], concurrency_limit=None, **quiet)
-        answering = asked.then(answer, inputs, outputs, **quiet)
+        # "multiple": a stopped answer left its event marked running in the browser, and "once" then
+        # dropped every later question (measured: the next question never reached the server).
+        answering = asked.then(answer, inputs, outputs, trigger_mode="multiple", **quiet)
         clicked = examples.load_input_event.then(take, msg, [msg, question], concurrency_limit=None, **quiet)
-        answering_example = clicked.then(answer, inputs, outputs, **quiet)
+        answering_example = clicked.then(answer, inputs, outputs, trigger_mode="multiple", **quiet)
         running = [answering, answering_example]
         # Stop ends the answer at once and keeps what it showed; 新对话 and the trash icon end it too.
         stop.click(stop_answer, chatbot, chatbot, cancels=running, queue=False, **quiet)
@@ -333,12 +337,43 @@ def document_route(pipe: Pipeline) -> APIRoute:
     return APIRoute("/document/{name}", document, methods=["GET"], response_class=HTMLResponse)
 
 
+class LoadingNote:
+    """ASGI middleware putting `LOADING_HTML` into the page's own HTML: Gradio
+    adds `head` only once its scripts run, and the page was blank until then."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"] != "/":
+            return await self.app(scope, receive, send)
+        start: dict = {}
+        body: list[bytes] = []
+
+        async def send_with_note(message):
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            body.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            data = b"".join(body)
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            if any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers):
+                data = data.replace(b"</head>", LOADING_HTML.encode() + b"</head>", 1)
+            await send({**start, "headers": [*headers, (b"content-length", str(len(data)).encode())]})
+            await send({"type": "http.response.body", "body": data})
+
+        await self.app(scope, receive, send_with_note)
+
+
 def serve(pipe: Pipeline, host: str = "127.0.0.1", port: int = 7860, **launch_kwargs) -> gr.Blocks:
     """Build and launch the page; extra arguments go to `Blocks.launch`."""
     demo = build_app(pipe)
     # The page takes no files, but Gradio's upload endpoint exists regardless
     # (and accepted 50 MB): keep what it can be sent tiny.
-    launch_kwargs = {"max_file_size": MAX_UPLOAD, "app_kwargs": {"routes": [document_route(pipe)]}} | launch_kwargs
+    app_kwargs = {"routes": [document_route(pipe)], "middleware": [Middleware(LoadingNote)]}
+    launch_kwargs = {"max_file_size": MAX_UPLOAD, "app_kwargs": app_kwargs} | launch_kwargs
     demo.launch(server_name=host, server_port=port, share=False, css=CSS, head=HEAD, ssr_mode=False, **launch_kwargs)
     return demo
 

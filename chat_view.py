@@ -243,16 +243,19 @@ CSS = """
 .govrag .src-links { font-size: 0.85em; margin-top: 4px; display: flex; gap: 16px; }
 .govrag .src-links a { color: #1d4ed8; text-decoration: none; }
 #status { min-height: 1.5em; }
+#chat .placeholder-content { padding-top: 28px; }  /* below the chat's label */
 #chat .scroll-down-button-container { display: none !important; }  /* it covered highlighted text */
 #busy-note { color: #b45309; font-size: 0.9em; }
 body.busy #send { opacity: 0.5; }
 body:not(.busy) #stop { opacity: 0.6; }
 @media (max-width: 640px) {
+  .gradio-container div.main.fillable.app { padding-left: 8px !important; padding-right: 8px !important; }
+  #chat .message-row { margin: 4px 2px !important; max-width: 100% !important; width: auto !important; }
+  #chat .message { padding: 6px !important; }
   #chat { height: 52vh !important; min-height: 0 !important; }
-  #ask-row { flex-wrap: nowrap !important; gap: 4px !important; }
-  #ask-row > * { min-width: 0 !important; }
-  #ask-row button { min-width: 52px !important; padding: 0 6px !important; flex: 0 0 auto !important; }
-  #question { flex: 1 1 auto !important; }
+  #ask-row { flex-wrap: wrap !important; gap: 6px !important; }
+  #ask-row > div:has(#question), #question { flex: 1 1 100% !important; min-width: 0 !important; }
+  #ask-row button { flex: 1 1 0 !important; min-width: 0 !important; }
   .govrag .src, .govrag .rel { padding: 6px; margin: 4px 0; }
   .govrag .src-text { padding-left: 4px; border-left-width: 2px; }
   #chat .message { max-width: 100% !important; }
@@ -262,9 +265,10 @@ body:not(.busy) #stop { opacity: 0.6; }
 """
 
 # From the first paint until Gradio has drawn the page, a loading note (no
-# script needed): the note hides itself once the status line exists.
+# script needed; app.py puts it into the page's own HTML): the note hides
+# itself once the status line exists.
 LOADING = "正在载入问答页面，请稍候…"
-_LOADING_CSS = f"""
+LOADING_HTML = f"""
 <style>
 body::before {{ content: "{LOADING}"; display: block; padding: 32px 16px; text-align: center;
   font: 18px sans-serif; color: #334155; }}
@@ -376,4 +380,4 @@ _SCRIPT = """
 </script>
 """
 
-HEAD = _LOADING_CSS + _SCRIPT
+HEAD = _SCRIPT
