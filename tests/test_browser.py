@@ -220,7 +220,7 @@ def test_gradio_client_calls_the_chat_endpoint(server):
 # One in-process app on fakes (hashing embedder, a model that copies slowly),
 # shared by the tests below: answers slow enough to type into and to stop.
 
-PIECE_S = 0.25  # the slow model's pace: an answer takes seconds, long enough to act during it
+PIECE_S = 0.1  # the slow model's pace: an answer takes seconds, long enough to act during it
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 SLOW_Q = "新乡高新区的四大主导产业是哪些?"
@@ -231,26 +231,27 @@ class SlowLLM(ScriptedLLM):
 
     def __init__(self):
         super().__init__(first_choices(1))
+        self.pieces = 0  # made so far, over all answers
 
     def stream(self, prompt, **kwargs):
         for piece in super().stream(prompt, **kwargs):
             time.sleep(PIECE_S)
+            self.pieces += 1
             yield piece
 
 
 @pytest.fixture(scope="module")
 def page_app(tmp_path_factory):
-    """(url, index folder) of the page over the seeds with fakes, the model asked for every answer."""
+    """(url, index folder, model) of the page over the seeds with fakes, the model asked for every answer."""
     import app
 
     index_dir = tmp_path_factory.mktemp("page") / "index"
     settings = Settings(embedder="hash", llm="scripted", index_dir=index_dir, refuse_below=0.3, compose="model")
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(answering, "_MARGIN", 1.0)  # every answer offers the model a sentence: every answer is slow
-        demo = app.serve(
-            Pipeline(settings, llm=SlowLLM()), "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True
-        )
-        yield demo.local_url, index_dir
+        llm = SlowLLM()
+        demo = app.serve(Pipeline(settings, llm=llm), "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+        yield demo.local_url, index_dir, llm
         demo.close()
 
 
@@ -294,7 +295,12 @@ def test_stop_ends_an_answer_within_a_second_and_keeps_what_was_shown(browser, p
     page.wait_for_selector("#ans-1:not(.pending) .stopped", timeout=1000)
     print(f"stop to stopped: {time.perf_counter() - started:.2f} s")
     assert page.locator("#ans-1 .answer-text").inner_text().startswith(shown)
-    page.wait_for_timeout(3000)  # the rest of the answer would have arrived by now
+    # The sentence under way when stopped is finished in the background (the
+    # answer's generator is inside it), then the answer is not pulled again.
+    page.wait_for_timeout(3000)
+    made = page_app[2].pieces
+    page.wait_for_timeout(1500)
+    assert page_app[2].pieces == made
     assert page.locator("#ans-1 .stopped").count() == 1 and page.locator("#src-1-1").count() == 0
     # The trash icon ends an answer too: nothing comes back after it.
     ask(page, SLOW_Q)
@@ -381,7 +387,7 @@ def test_a_refusal_shows_related_passages_and_whom_to_ask(browser, page_app):
 
 
 def test_copy_and_votes_stay_local_and_the_intro_and_full_document(browser, page_app):
-    url, index_dir = page_app
+    url, index_dir, _ = page_app
     page = new_page(browser, url)
     intro = page.locator("#chat").inner_text()
     assert GDP_TITLE in intro and "郑州市人民政府" in intro and "2024-03-14" in intro and EXAMPLES_SHOWN in intro
