@@ -16,8 +16,8 @@ run: $(STAMP)
 	$(PY) app.py
 
 test: $(STAMP)
-	$(PY) -m ruff check rag eval tests app.py admin.py
-	$(PY) -m ruff format --check rag eval tests app.py admin.py
+	$(PY) -m ruff check rag eval tests app.py admin.py chat_view.py
+	$(PY) -m ruff format --check rag eval tests app.py admin.py chat_view.py
 	$(PY) -m pytest -q
 	# Same question, same answer: the real-model comparison runs a second time in a fresh process.
 	$(PY) -m pytest -q tests/test_determinism.py
@@ -29,5 +29,5 @@ eval: $(STAMP)
 	$(PY) -m eval
 
 lint: $(STAMP)
-	$(PY) -m ruff format rag eval tests app.py admin.py
-	$(PY) -m ruff check --fix rag eval tests app.py admin.py
+	$(PY) -m ruff format rag eval tests app.py admin.py chat_view.py
+	$(PY) -m ruff check --fix rag eval tests app.py admin.py chat_view.py

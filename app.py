@@ -1,16 +1,20 @@
 """The chat page: ask the documents in Chinese, see each answer with its sources.
 
 `python app.py [--host 127.0.0.1] [--port 7860]` serves a Gradio page where a
-citizen asks a question and gets a streamed answer; under the answer are its
-sources (title, agency, date, section path, 第N页 for a PDF, 第N段, and the original paragraph
-with the cited sentence highlighted). Each [n] in the answer links to its source.
-The page also has example questions, 新对话, follow-up questions (the earlier
-questions go to the pipeline as history), and under 高级设置 a document filter and
-the top-k setting. The index and the models load in the background at start; the
-page shows their status instead of a silent wait.
+citizen asks a question and gets a streamed answer: its short answer first,
+then its sentences with [n] linked to their sources (title, agency, date,
+section path, 第N页 for a PDF, 第N段, the original paragraph with the cited sentences
+highlighted, and the whole document at that paragraph, /document/FILE). A
+refusal shows the closest passages and whom to ask. The page also has example
+questions and, on the empty chat, the list of documents covered; 停止 (ends an
+answer, keeping what it showed), 新对话, follow-up questions (the earlier
+questions go to the pipeline as history), 👍/👎 on each answer (appended to
+feedback.jsonl in the index folder, rag/feedback.py), and under 高级设置 a
+document filter and the top-k setting. Text typed while an answer is being
+made stays in the box. The index and the models load in the background at
+start; the page shows a loading note from its first paint, then their status.
 
-All HTML is built here from escaped text: a question or a document containing
-HTML or script shows as text. Gradio's own sanitiser stays on as a second guard.
+What the page shows is built in chat_view.py, from escaped text.
 
 The chat endpoint is `/chat` for `gradio_client`:
 `Client(url).predict(question, history, doc, top_k, api_name="/chat")` returns
@@ -20,7 +24,7 @@ follow-up; doc is "" for all documents or a file name.
 
 Deliberately not done here: retrieving, answering or checking citations (all in
 `rag/`); accounts, saving conversations, share links or analytics (the page never
-contacts the internet).
+contacts the internet; votes stay on this machine).
 """
 
 from __future__ import annotations
@@ -32,15 +36,29 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: n
 import argparse
 import html
 import logging
-import re
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
 
 import gradio as gr
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
+from starlette.middleware import Middleware
 
 import admin
-from rag import REFUSAL, Answer, Citation, Pipeline, Settings
+from chat_view import (
+    CSS,
+    HEAD,
+    LOADING_HTML,
+    render_answer,
+    render_document,
+    render_error,
+    render_hint,
+    render_intro,
+    render_partial,
+    render_stopped,
+)
+from rag import Answer, Pipeline, Settings, feedback
 
 log = logging.getLogger("app")
 
@@ -53,7 +71,6 @@ EXAMPLES = [
 ALL_DOCS = ""  # dropdown value for 全部文件
 MAX_UPLOAD = "1kb"  # Gradio's upload endpoint; only the 文件管理 tab (admin.py) uploads
 EMPTY_HINT = "请输入您的问题，例如：2024年郑州市地区生产总值预期增长多少？"
-_MARKER = re.compile(r"\[(\d{1,2})\]")
 
 # ---------------------------------------------------------------- loading
 
@@ -89,108 +106,20 @@ def doc_choices(pipe: Pipeline) -> list[tuple[str, str]]:
 
 
 def page_status(pipe: Pipeline):
-    """On page load: the loading status, then the document filter's choices."""
+    """On page load: the loading status, then the document filter's choices and
+    the empty chat's list of documents."""
     try:
         for line in warm_up(pipe):
-            yield line, gr.update()
+            yield line, gr.update(), gr.update()
     except Exception as e:  # shown on the page; the chat then reports it per question too
         log.exception("warm-up failed")
-        yield f"状态：载入失败：{html.escape(str(e))}", gr.update()
+        yield f"状态：载入失败：{html.escape(str(e))}", gr.update(), gr.update()
         return
-    yield gr.update(), gr.update(choices=doc_choices(pipe))
-
-
-# ---------------------------------------------------------------- rendering
-
-
-def _text(text: str) -> str:
-    return html.escape(text).replace("\n", "<br>")
-
-
-def _link_markers(escaped: str, turn: int, count: int | None) -> str:
-    """[n] → a link to source n of this turn (only to sources that exist, once known)."""
-
-    def link(m: re.Match) -> str:
-        n = int(m.group(1))
-        if count is not None and not 1 <= n <= count:
-            return m.group(0)
-        return f'<a class="cite" href="#src-{turn}-{n}">[{n}]</a>'
-
-    return _MARKER.sub(link, escaped)
-
-
-def highlight(paragraph: str, quote: str) -> str:
-    """The paragraph, escaped, with the quoted sentence in <mark>."""
-    i = paragraph.find(quote) if quote else -1
-    if i < 0:
-        return html.escape(paragraph)
-    end = i + len(quote)
-    return f"{html.escape(paragraph[:i])}<mark>{html.escape(quote)}</mark>{html.escape(paragraph[end:])}"
-
-
-def render_source(turn: int, n: int, c: Citation, kind: str = "src") -> str:
-    meta = [x for x in (c.agency, c.date) if x]
-    if c.section:
-        meta.append(c.section)
-    meta.append(c.place)
-    label = f"[{n}]" if kind == "src" else "相关原文"
-    return (
-        f'<div class="{kind}" id="{kind}-{turn}-{n}">'
-        f'<div class="src-title"><span class="src-n">{label}</span> {html.escape(c.title)}</div>'
-        f'<div class="src-meta">{" · ".join(html.escape(m) for m in meta)}</div>'
-        f'<blockquote class="src-text">{highlight(c.text, c.quote)}</blockquote>'
-        f"</div>"
+    yield (
+        gr.update(),
+        gr.update(choices=doc_choices(pipe)),
+        gr.update(placeholder=render_intro(list(pipe.index.documents.values()), EXAMPLES)),
     )
-
-
-def render_answer(turn: int, answer: Answer, scope: str = "") -> str:
-    """A finished answer: its text with linked [n], then its sources; a refusal looks different.
-    `scope` names the one document searched, if the filter is on."""
-    scope_note = (
-        f'<div class="note">仅在《{html.escape(scope)}》中查找；可在“高级设置”中改为全部文件。</div>' if scope else ""
-    )
-    if answer.refused:
-        # What the documents do say, closest first: labelled as related text, not as an answer.
-        related = "".join(render_source(turn, n, c, "rel") for n, c in enumerate(answer.related, start=1))
-        title = '<div class="sources-title">资料中相关的原文（仅供参考，并非答案）</div>'
-        related = f'<div class="related">{title}{related}</div>' if related else ""
-        return (
-            f'<div class="govrag refused"><div class="refused-label">未找到依据</div>'
-            f'<div class="answer-text">{_text(answer.text)}</div>{scope_note}{related}</div>'
-        )
-    parts = [
-        '<div class="govrag answered">',
-        f'<div class="answer-text">{_link_markers(_text(answer.text), turn, len(answer.citations))}</div>',
-    ]
-    if answer.dropped:
-        # Only a count: the removed sentences themselves are never shown.
-        parts.append(f'<div class="note">另有 {len(answer.dropped)} 句生成内容未能在资料中核实，已略去。</div>')
-    parts.append(scope_note)
-    if answer.citations:
-        parts.append('<div class="sources"><div class="sources-title">来源</div>')
-        parts += [render_source(turn, n, c) for n, c in enumerate(answer.citations, start=1)]
-        parts.append("</div>")
-    parts.append("</div>")
-    return "".join(parts)
-
-
-def render_partial(turn: int, text: str) -> str:
-    """An answer still streaming: the checked sentences so far."""
-    kind = "refused" if text.strip() == REFUSAL else "answered"
-    body = _link_markers(_text(text), turn, None) if text else ""
-    waiting = "" if text else "正在检索资料并生成回答…"
-    return (
-        f'<div class="govrag {kind} pending"><div class="answer-text">{body}</div>'
-        f'<div class="progress">{waiting or "生成中…"}</div></div>'
-    )
-
-
-def render_hint(text: str) -> str:
-    return f'<div class="govrag hint">{_text(text)}</div>'
-
-
-def render_error(text: str) -> str:
-    return f'<div class="govrag error">抱歉，出现错误：{_text(text)}</div>'
 
 
 # ---------------------------------------------------------------- chat
@@ -216,27 +145,39 @@ def earlier_questions(history: Sequence[dict]) -> list[str]:
     ]
 
 
-def respond(
+def _without_trailing_hints(history: list[dict]) -> list[dict]:
+    """The chat less hint bubbles at its end: a new hint replaces the last, not stacks on it."""
+    while (
+        history
+        and history[-1].get("role") == "assistant"
+        and 'class="govrag hint"' in _content_text(history[-1].get("content"))
+    ):
+        history = history[:-1]
+    return history
+
+
+def converse(
     pipe: Pipeline, message: str, history: Sequence[dict] | None, doc: str | None = ALL_DOCS, top_k: float | None = None
-) -> Iterator[tuple[list[dict], str]]:
-    """Stream one question's answer into the chat; yields (chat messages, textbox value)."""
+) -> Iterator[tuple[list[dict], str, Answer | None]]:
+    """Stream one question's answer into the chat; yields (chat messages,
+    textbox value, the finished Answer on the last update of an answer else None)."""
     history = [m for m in (history or []) if isinstance(m, dict)]
     message = message if isinstance(message, str) else ""
     turn = sum(m.get("role") == "assistant" for m in history) + 1
     limit = pipe.settings.max_question_chars
     if not message.strip():
-        yield [*history, {"role": "assistant", "content": render_hint(EMPTY_HINT)}], ""
+        yield [*_without_trailing_hints(history), {"role": "assistant", "content": render_hint(EMPTY_HINT)}], "", None
         return
     if len(message.strip()) > limit:
         # Keep the text in the box so it can be shortened rather than retyped.
         hint = f"问题过长（{len(message.strip())} 字），请控制在 {limit} 字以内。"
-        yield [*history, {"role": "assistant", "content": render_hint(hint)}], message
+        yield [*_without_trailing_hints(history), {"role": "assistant", "content": render_hint(hint)}], message, None
         return
 
     chat = [*history, {"role": "user", "content": html.escape(message)}]
     shown = ""
     try:
-        yield [*chat, {"role": "assistant", "content": render_partial(turn, "")}], ""
+        yield [*chat, {"role": "assistant", "content": render_partial(turn, "")}], "", None
         for _ in warm_up(pipe):
             pass
         if doc and doc not in pipe.index.documents:
@@ -245,67 +186,50 @@ def respond(
         scope = pipe.index.documents[doc].title if doc else ""
         for item in pipe.ask_stream(message, top_k=k, history=earlier_questions(history), doc=doc or None):
             if isinstance(item, Answer):
-                yield [*chat, {"role": "assistant", "content": render_answer(turn, item, scope)}], ""
+                yield [*chat, {"role": "assistant", "content": render_answer(turn, item, scope)}], "", item
                 return
             shown += item
-            yield [*chat, {"role": "assistant", "content": render_partial(turn, shown)}], ""
+            yield [*chat, {"role": "assistant", "content": render_partial(turn, shown)}], "", None
     except ValueError as e:  # the pipeline's readable message about the question
-        yield [*history, {"role": "assistant", "content": render_hint(str(e))}], message
+        yield [*_without_trailing_hints(history), {"role": "assistant", "content": render_hint(str(e))}], message, None
     except Exception as e:
         log.exception("answering failed")
-        yield [*chat, {"role": "assistant", "content": render_error(str(e))}], ""
+        yield [*chat, {"role": "assistant", "content": render_error(str(e))}], "", None
 
 
-def new_conversation() -> tuple[list, str]:
-    return [], ""
+def respond(
+    pipe: Pipeline, message: str, history: Sequence[dict] | None, doc: str | None = ALL_DOCS, top_k: float | None = None
+) -> Iterator[tuple[list[dict], str]]:
+    """Stream one question's answer into the chat; yields (chat messages, textbox value)."""
+    for chat, box, _ in converse(pipe, message, history, doc, top_k):
+        yield chat, box
+
+
+def stop_answer(history: Sequence[dict] | None) -> list[dict]:
+    """The chat with a streaming answer marked stopped, keeping what it showed."""
+    history = [m for m in (history or []) if isinstance(m, dict)]
+    if history and history[-1].get("role") == "assistant":
+        last = {**history[-1], "content": render_stopped(_content_text(history[-1].get("content")))}
+        history = [*history[:-1], last]
+    return history
+
+
+def vote(pipe: Pipeline, answers: dict, like: gr.LikeData) -> None:
+    """A 👍/👎 on an answer, appended to the feedback file in the index folder."""
+    index = like.index[0] if isinstance(like.index, (list, tuple)) else like.index
+    if index not in answers or like.liked not in (True, False):
+        return  # a hint, an error or a stopped answer: nothing was answered; an undone vote stays recorded
+    question, answer = answers[index]
+    choice = "up" if like.liked else "down"
+    path = feedback.record(pipe.settings.index_dir, question, answer.text, answer.citations, choice, answer.short)
+    log.info("feedback %s recorded in %s", choice, path)
+
+
+def new_conversation() -> tuple[list, str, dict]:
+    return [], "", {}
 
 
 # ---------------------------------------------------------------- page
-
-CSS = """
-.govrag .answer-text { line-height: 1.7; }
-.govrag a.cite { font-weight: 600; text-decoration: none; color: #1d4ed8; padding: 0 1px; }
-.govrag a.cite:hover { text-decoration: underline; }
-.govrag.refused { border-left: 4px solid #d97706; background: #fff7ed; color: #7c2d12; padding: 8px 12px;
-  border-radius: 6px; }
-.govrag .refused-label { font-weight: 700; color: #b45309; margin-bottom: 4px; }
-.govrag.hint { color: #475569; font-style: italic; }
-.govrag.error { color: #b91c1c; }
-.govrag .progress { color: #64748b; font-size: 0.9em; margin-top: 4px; }
-.govrag .note { color: #64748b; font-size: 0.85em; margin-top: 6px; }
-.govrag .sources { margin-top: 10px; border-top: 1px solid #e2e8f0; padding-top: 6px; }
-.govrag .sources-title { font-weight: 700; margin-bottom: 4px; }
-.govrag .src { border: 1px solid #e2e8f0; border-radius: 6px; padding: 8px 10px; margin: 6px 0;
-  background: #f8fafc; color: #0f172a; scroll-margin: 40px; transition: box-shadow 0.3s; }
-.govrag .related { margin-top: 10px; border-top: 1px dashed #f59e0b; padding-top: 6px; }
-.govrag .rel { border: 1px dashed #cbd5e1; border-radius: 6px; padding: 8px 10px; margin: 6px 0;
-  background: #fffdf7; color: #0f172a; }
-.govrag .src.flash { box-shadow: 0 0 0 3px #60a5fa; }
-.govrag .src-title { font-weight: 600; }
-.govrag .src-n { color: #1d4ed8; }
-.govrag .src-meta { color: #475569; font-size: 0.85em; margin: 2px 0 4px; }
-.govrag .src-text { margin: 0; padding-left: 8px; border-left: 3px solid #cbd5e1; font-size: 0.92em;
-  line-height: 1.6; }
-.govrag .src-text mark { background: #fde68a; color: inherit; padding: 0 1px; }
-#status { min-height: 1.5em; }
-"""
-
-# Bring a source into view on [n]: in-page anchors alone may be swallowed by the
-# chat's own scrolling, so do it explicitly (and flash the card to show which).
-HEAD = """
-<script>
-document.addEventListener("click", (event) => {
-  const link = event.target.closest ? event.target.closest("a.cite") : null;
-  if (!link) return;
-  const target = document.getElementById((link.getAttribute("href") || "").slice(1));
-  if (!target) return;
-  event.preventDefault();
-  target.scrollIntoView({behavior: "smooth", block: "center"});
-  target.classList.add("flash");
-  setTimeout(() => target.classList.remove("flash"), 1500);
-});
-</script>
-"""
 
 
 def build_app(pipe: Pipeline) -> gr.Blocks:
@@ -315,24 +239,42 @@ def build_app(pipe: Pipeline) -> gr.Blocks:
     def chat(message, history, doc, top_k):
         yield from respond(pipe, message, history, doc, top_k)
 
+    def take(message):
+        """The question leaves the box at once: what is typed next stays there."""
+        return "", message
+
+    def answer(question, history, doc, top_k, answers):
+        for chat, box, done in converse(pipe, question, history, doc, top_k):
+            if done is not None:
+                answers = {**answers, len(chat) - 1: (question, done)}
+            # The box is only written back to return a question to be edited (a hint).
+            yield chat, box if box else gr.update(), answers
+
+    def liked(answers, like: gr.LikeData):  # Gradio passes the vote by this annotation
+        vote(pipe, answers, like)
+
     def status():
         yield from page_status(pipe)
 
     with gr.Blocks(title="政府文件问答", analytics_enabled=False) as demo:
-        gr.Markdown("## 政府文件问答\n根据已收录的政府文件回答问题，每句回答都注明出处；资料中没有的内容不作回答。")
+        gr.Markdown(
+            "## 政府文件问答\n根据已收录的政府文件回答问题，每句回答都注明出处；资料中没有的内容不作回答。",
+            elem_id="title",
+        )
         status_line = gr.Markdown("状态：正在启动…", elem_id="status")
         chatbot = gr.Chatbot(
             label="对话",
             elem_id="chat",
             height=560,
-            render_markdown=False,  # messages are HTML built (and escaped) in this module
+            render_markdown=False,  # messages are HTML built (and escaped) in chat_view.py
             sanitize_html=True,
-            feedback_options=None,
-            autoscroll=True,
+            feedback_options=("Like", "Dislike"),  # 👍/👎, kept in the index folder (rag/feedback.py)
+            autoscroll=False,  # the page's script keeps the answer's start in view instead
             group_consecutive_messages=False,  # a hint must not merge into the previous answer
-            buttons=[],  # "share" posts to Hugging Face; "copy" would copy our HTML markup
+            buttons=[],  # "share" posts to Hugging Face; "copy" would copy our HTML markup (each answer has its own)
+            placeholder="正在载入文件列表…",
         )
-        with gr.Row():
+        with gr.Row(elem_id="ask-row"):
             msg = gr.Textbox(
                 placeholder="请输入问题，例如：2024年郑州市地区生产总值预期增长多少？",
                 label="问题",
@@ -344,6 +286,7 @@ def build_app(pipe: Pipeline) -> gr.Blocks:
                 autofocus=True,
             )
             send = gr.Button("发送", variant="primary", scale=1, elem_id="send")
+            stop = gr.Button("停止", variant="stop", scale=1, elem_id="stop")
             new = gr.Button("新对话", scale=1, elem_id="new-chat")
         examples = gr.Examples(EXAMPLES, inputs=[msg], label="示例问题（点击即可提问）")
         with gr.Accordion("高级设置", open=False):
@@ -355,19 +298,76 @@ def build_app(pipe: Pipeline) -> gr.Blocks:
                 elem_id="doc-filter",
             )
             top_k = gr.Slider(1, 10, value=settings.top_k, step=1, label="检索段落数 (top-k)", elem_id="top-k")
+        question = gr.State("")
+        answers = gr.State({})  # chat message index -> (question, Answer), for 👍/👎
         if settings.admin_token:  # the 文件管理 tab, only for a page started with a token
             admin.document_tab(pipe)
 
-        inputs = [msg, chatbot, doc, top_k]
-        asked = gr.on([msg.submit, send.click], chat, inputs, [chatbot, msg], api_name="chat")
-        clicked = examples.load_input_event.then(chat, inputs, [chatbot, msg], api_visibility="private")
-        # A new conversation also stops an answer still streaming into the old one.
-        new.click(new_conversation, None, [chatbot, msg], cancels=[asked, clicked], api_visibility="private")
-        demo.load(status, None, [status_line, doc], concurrency_limit=None, api_visibility="private")
+        inputs = [question, chatbot, doc, top_k, answers]
+        outputs = [chatbot, msg, answers]
+        quiet = {"show_progress": "hidden", "api_visibility": "private"}  # the answer shows its own progress
+        asked = gr.on([msg.submit, send.click], take, msg, [msg, question], concurrency_limit=None, **quiet)
+        # "multiple": a stopped answer left its event marked running in the browser, and "once" then
+        # dropped every later question (measured: the next question never reached the server).
+        answering = asked.then(answer, inputs, outputs, trigger_mode="multiple", **quiet)
+        clicked = examples.load_input_event.then(take, msg, [msg, question], concurrency_limit=None, **quiet)
+        answering_example = clicked.then(answer, inputs, outputs, trigger_mode="multiple", **quiet)
+        running = [answering, answering_example]
+        # Stop ends the answer at once and keeps what it showed; 新对话 and the trash icon end it too.
+        stop.click(stop_answer, chatbot, chatbot, cancels=running, queue=False, **quiet)
+        new.click(new_conversation, None, [chatbot, msg, answers], cancels=running, queue=False, **quiet)
+        chatbot.clear(lambda: {}, None, answers, cancels=running, queue=False, **quiet)
+        chatbot.like(liked, answers, None, queue=False, **quiet)
+        # The API endpoint keeps its plain form: (question, history, doc, top_k) -> (chat, box).
+        api = gr.Button(visible=False)
+        api.click(chat, [msg, chatbot, doc, top_k], [chatbot, msg], api_name="chat")
+        demo.load(status, None, [status_line, doc, chatbot], concurrency_limit=None, **quiet)
     # Two answers at once: the model takes turns, but retrieval and streaming of
     # the other run alongside; more would only queue inside the model's lock.
     demo.queue(default_concurrency_limit=2, max_size=64)
     return demo
+
+
+def document_route(pipe: Pipeline) -> APIRoute:
+    """GET /document/{file}: the whole document, each paragraph anchored (#p-N)."""
+
+    def document(name: str) -> HTMLResponse:
+        d = pipe.index.documents.get(name)
+        if d is None:
+            return HTMLResponse("没有这份文件 (no such document)", status_code=404)
+        return HTMLResponse(render_document(d))
+
+    return APIRoute("/document/{name}", document, methods=["GET"], response_class=HTMLResponse)
+
+
+class LoadingNote:
+    """ASGI middleware putting `LOADING_HTML` into the page's own HTML: Gradio
+    adds `head` only once its scripts run, and the page was blank until then."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"] != "/":
+            return await self.app(scope, receive, send)
+        start: dict = {}
+        body: list[bytes] = []
+
+        async def send_with_note(message):
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            body.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            data = b"".join(body)
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            if any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers):
+                data = data.replace(b"</head>", LOADING_HTML.encode() + b"</head>", 1)
+            await send({**start, "headers": [*headers, (b"content-length", str(len(data)).encode())]})
+            await send({"type": "http.response.body", "body": data})
+
+        await self.app(scope, receive, send_with_note)
 
 
 def serve(pipe: Pipeline, host: str = "127.0.0.1", port: int = 7860, **launch_kwargs) -> gr.Blocks:
@@ -376,7 +376,8 @@ def serve(pipe: Pipeline, host: str = "127.0.0.1", port: int = 7860, **launch_kw
     # The page takes no files, but Gradio's upload endpoint exists regardless
     # (and accepted 50 MB): keep what it can be sent tiny.
     limit = admin.upload_limit(pipe) if pipe.settings.admin_token else MAX_UPLOAD
-    launch_kwargs = {"max_file_size": limit} | launch_kwargs
+    app_kwargs = {"routes": [document_route(pipe)], "middleware": [Middleware(LoadingNote)]}
+    launch_kwargs = {"max_file_size": limit, "app_kwargs": app_kwargs} | launch_kwargs
     demo.launch(server_name=host, server_port=port, share=False, css=CSS, head=HEAD, ssr_mode=False, **launch_kwargs)
     return demo
 

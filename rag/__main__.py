@@ -20,6 +20,8 @@ from .settings import Settings, settings_from
 
 
 def _print_answer(answer) -> None:
+    if answer.short:
+        print(f"简答: {answer.short}\n")
     print(answer.text)
     if answer.citations:
         print("\n出处:")
@@ -32,6 +34,8 @@ def _print_answer(answer) -> None:
         for c in answer.related:
             print(f"- {c.title}（{c.agency or c.doc}）· {c.section or '（正文）'} · {c.place}")
             print(f"    {c.text[:200]}{'…' if len(c.text) > 200 else ''}")
+    if answer.contact:
+        print(f"\n可咨询: {answer.contact}（最相关文件的发布机关）")
     if answer.dropped:
         print(f"\n（已删除 {len(answer.dropped)} 句无法在出处中核实的内容）")
 

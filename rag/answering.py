@@ -41,6 +41,7 @@ from .citations import Citation, markers, strip_markers, supports
 from .embeddings import Embedder
 from .evidence import Evidence, gather_evidence
 from .generation import LLM, LLMError
+from .headline import headline
 from .index import Index
 from .lexical import coverage
 from .question import question_parts, read
@@ -70,7 +71,14 @@ class Answer:
     support: float = 0.0  # best evidence score, the refusal signal
     error: str = ""  # set when the model failed mid-answer, or "deadline"
     related: tuple[Citation, ...] = ()  # for a refusal: the closest passages, related text, not an answer
+    short: str = ""  # the short answer shown first: a verbatim piece of one answer sentence, with its [n]
     timings: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def contact(self) -> str:
+        """For a refusal, whom to ask: the agency that issued the closest
+        document with one, as the document names it."""
+        return next((c.agency for c in self.related if c.agency), "")
 
 
 _LONG = 80  # characters: a longer sentence listing many items is shown in part
@@ -229,7 +237,8 @@ class Composer:
 
         kept: list[tuple[str, tuple[str, int]]] = []  # (sentence, paragraph key)
         shown_as: dict[str, str] = {}  # sentence → the part of it shown (see `focus`)
-        topic = read(resolved, self.index.synonyms).topic
+        reading = read(resolved, self.index.synonyms)
+        topic = reading.topic
         dropped: list[str] = []
         cited: list[tuple[str, int]] = []
         error = ""
@@ -302,10 +311,18 @@ class Composer:
         text = "".join(f"{shown_as[s]}[{cited.index(k) + 1}]" for s, k in kept)
         quotes = {k: s for s, k in reversed(kept)}
         citations = tuple(self._citation(d, n, quotes[(d, n)]) for d, n in cited)
+        short = ""
+        if len(parts) == 1 and (line := headline(reading, [shown_as[s] for s, _ in kept])) is not None:
+            piece, i = line
+            key = kept[i][1]  # checked like every sentence: against the paragraph its sentence cites
+            if supports(piece, self.index.paragraph(*key).text):
+                short = f"{piece}[{cited.index(key) + 1}]"
         if unanswered:
             text += PART_UNANSWERED
         if error == DEADLINE:
             text += "\n（回答超过时限，以上是已核对出处的部分。）"
         elif error:
             text += f"\n（回答生成中断：{error}。以上内容均已核对出处。）"
-        yield Answer(question, text, citations, False, tuple(hits), tuple(dropped), resolved, support, error)
+        yield Answer(
+            question, text, citations, False, tuple(hits), tuple(dropped), resolved, support, error, short=short
+        )

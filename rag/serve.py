@@ -384,6 +384,8 @@ def completion(rid: str, answer: Answer) -> dict:
         "citations": citations_json(answer),
         "refused": answer.refused,
         "related": related_json(answer),
+        "short": answer.short,
+        "contact": answer.contact,
     }
 
 
@@ -422,7 +424,13 @@ async def events(rid: str, first, job: Job) -> AsyncIterator[bytes]:
                 yield sse(error_body(problem.status, problem.message))
                 return  # no [DONE]: the answer did not finish
             if isinstance(item, Answer):
-                extra = {"citations": citations_json(item), "refused": item.refused, "related": related_json(item)}
+                extra = {
+                    "citations": citations_json(item),
+                    "refused": item.refused,
+                    "related": related_json(item),
+                    "short": item.short,
+                    "contact": item.contact,
+                }
                 yield sse(chunk(rid, {"content": sources_text(item)}, "stop", **extra))
             else:
                 yield sse(chunk(rid, {"content": item}))

@@ -10,6 +10,7 @@ import gradio as gr
 import pytest
 
 import app
+import chat_view
 from rag import REFUSAL, Pipeline, Settings
 from rag.generation import ScriptedLLM, first_choices
 
@@ -88,8 +89,11 @@ def test_answer_streams_then_shows_sources_with_the_quote_highlighted(make_pipe)
     assert 'class="govrag answered"' in html and "pending" not in html
     assert '<a class="cite" href="#src-1-1">[1]</a>' in html
     assert 'id="src-1-1"' in html
-    citation = pipe.ask(Q).citations[0]
-    assert citation.quote and f"<mark>{citation.quote}</mark>" in html
+    answer = pipe.ask(Q)
+    citation = answer.citations[0]
+    # What the answer shows of the sentence is marked in the paragraph (the short answer first).
+    assert answer.short and f'<div class="short">{answer.short.replace("[1]", "")}' in html
+    assert [f"<mark>{p}</mark>" in html for p in chat_view.cited_pieces(answer.text, 1)] == [True]
     for piece in (citation.title, citation.agency, citation.date, f"第{citation.paragraph}段"):
         assert piece in html
     assert citation.section.replace(">", "&gt;") in html
@@ -133,7 +137,7 @@ def test_empty_message_gets_a_hint_and_asks_nothing(make_pipe):
     for empty in ("", "   \n ", None):
         updates, (chat, box) = run(pipe, empty)
         assert len(updates) == 1 and box == ""
-        assert chat == [{"role": "assistant", "content": app.render_hint(app.EMPTY_HINT)}]
+        assert chat == [{"role": "assistant", "content": chat_view.render_hint(app.EMPTY_HINT)}]
     assert pipe.calls == []
 
 
@@ -203,9 +207,14 @@ def test_unexpected_error_is_reported_in_the_chat(make_pipe, monkeypatch):
     assert chat[0] == {"role": "user", "content": Q}
 
 
-def test_highlight_escapes_and_marks_only_the_quote():
-    assert app.highlight("甲<b>乙。丙。", "丙。") == "甲&lt;b&gt;乙。<mark>丙。</mark>"
-    assert app.highlight("甲。", "不在段落中") == "甲。"
+def test_highlight_escapes_and_marks_only_the_quotes():
+    assert chat_view.highlight("甲<b>乙。丙。", "丙。") == "甲&lt;b&gt;乙。<mark>丙。</mark>"
+    assert chat_view.highlight("甲。", "不在段落中") == "甲。"
+    # Two sentences cited to one paragraph are both marked; an overlapping one is not marked twice.
+    assert chat_view.highlight("甲。乙。丙。", ["丙。", "甲。", "甲。乙"]) == "<mark>甲。</mark>乙。<mark>丙。</mark>"
+    text = "甲说了1。[1]乙说了2……丙说了3。[2]丁说了4。[1]"
+    assert chat_view.cited_pieces(text, 1) == ["甲说了1", "丁说了4"]
+    assert chat_view.cited_pieces(text, 2) == ["乙说了2", "丙说了3"]
 
 
 def test_warm_up_reports_progress_and_fills_the_document_filter(make_pipe):
@@ -213,14 +222,20 @@ def test_warm_up_reports_progress_and_fills_the_document_filter(make_pipe):
     lines = list(app.warm_up(pipe))
     assert "正在载入" in lines[0] and "已就绪" in lines[-1]
     assert list(app.warm_up(pipe)) == [lines[-1]]  # once loaded, straight to ready
-    *_, (_, dropdown) = app.page_status(pipe)
+    *_, (_, dropdown, chat) = app.page_status(pipe)
     choices = dropdown["choices"]
     assert choices[0] == ("全部文件", app.ALL_DOCS)
     assert {value for _, value in choices[1:]} == set(pipe.index.documents)
+    # The empty chat lists every document covered, with its agency and date, and the examples.
+    gdp = pipe.index.documents[GDP_DOC]
+    assert all(d.title in chat["placeholder"] for d in pipe.index.documents.values() if d.id != EVIL_DOC)
+    assert "&lt;script&gt;" in chat["placeholder"] and "<script" not in chat["placeholder"]
+    assert f"《{gdp.title}》（{gdp.agency} · {gdp.date}）" in chat["placeholder"]
+    assert all(q.replace("?", "") in chat["placeholder"] for q in app.EXAMPLES)
 
 
 def test_new_conversation_clears_chat_and_box():
-    assert app.new_conversation() == ([], "")
+    assert app.new_conversation() == ([], "", {})
 
 
 def test_page_has_the_chat_endpoint_and_controls(make_pipe):
@@ -265,3 +280,39 @@ def test_the_upload_endpoint_takes_no_real_file(fake_pipeline):
         assert upload(100) == 200  # the limit, not a broken endpoint
     finally:
         demo.close()
+
+
+def test_a_refusal_names_whom_to_ask(make_pipe):
+    pipe = make_pipe()
+    answer = pipe.ask("洛阳市2024年GDP预期增长多少?")
+    _, (chat, _) = run(pipe, "洛阳市2024年GDP预期增长多少?")
+    assert answer.refused and answer.contact in {c.agency for c in answer.related}
+    assert f"可咨询：<b>{answer.contact}</b>" in bot(chat)
+
+
+def test_hints_replace_each_other_instead_of_stacking(make_pipe):
+    pipe = make_pipe()
+    _, (chat, _) = run(pipe, Q)
+    for _ in range(3):
+        _, (chat, _) = run(pipe, "", chat)
+    assert len(chat) == 3 and chat[-1]["content"] == chat_view.render_hint(app.EMPTY_HINT)
+
+
+def test_stop_keeps_what_was_shown_and_marks_it(make_pipe):
+    updates, _ = run(make_pipe(), Q)
+    partial = next(c for c, _ in updates if "pending" in c[-1]["content"] and "[1]" in c[-1]["content"])
+    as_parts = [*partial[:-1], {"role": "assistant", "content": [{"type": "text", "text": partial[-1]["content"]}]}]
+    stopped = app.stop_answer(as_parts)
+    assert "pending" not in stopped[-1]["content"] and "已停止生成" in stopped[-1]["content"]
+    assert "7%左右" in stopped[-1]["content"] and stopped[:-1] == partial[:-1]
+    assert app.stop_answer([*partial[:-1], {"role": "assistant", "content": "完"}])[-1]["content"] == "完"
+
+
+def test_a_vote_lands_in_the_index_folder(make_pipe, tmp_path):
+    pipe = make_pipe()
+    pipe.settings = pipe.settings.with_(index_dir=tmp_path)  # votes only: the index is loaded already
+    answer = pipe.ask(Q)
+    app.vote(pipe, {1: (Q, answer)}, gr.LikeData(None, {"index": 1, "value": "", "liked": False}))
+    app.vote(pipe, {1: (Q, answer)}, gr.LikeData(None, {"index": 0, "value": "", "liked": True}))  # a question
+    (line,) = (tmp_path / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
+    assert '"vote": "down"' in line and Q in line and GDP_DOC in line

@@ -8,7 +8,9 @@ apt-get when missing; the tests skip, saying why, only if that fails.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +19,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from rag import Pipeline, Settings, answering
+from rag.generation import ScriptedLLM, first_choices
 
 from .conftest import free_port
 
@@ -38,6 +43,7 @@ GDP_TITLE = "郑州市2024年国民经济和社会发展计划"
 XSS = "<img src=x onerror=alert(1)>郑州地铁今年有什么规划?"  # markup around a real question
 ANSWER_S = 600  # the bundled model on two busy CPU cores can take minutes
 FINAL = "#chat .govrag:not(.pending):not(.hint)"
+EXAMPLES_SHOWN = "新乡高新区的四大主导产业是哪些"
 
 
 # Whether an element shows both in the window and in the chat's scrolling box.
@@ -208,3 +214,204 @@ def test_gradio_client_calls_the_chat_endpoint(server):
     content = messages[-1]["content"]  # Gradio 6: a list of parts
     reply = content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
     assert "7%左右" in reply and GDP_TITLE in reply and 'id="src-1-1"' in reply
+
+
+# ---------------------------------------------------------------- the page a citizen keeps using
+# One in-process app on fakes (hashing embedder, a model that copies slowly),
+# shared by the tests below: answers slow enough to type into and to stop.
+
+PIECE_S = 0.1  # the slow model's pace: an answer takes seconds, long enough to act during it
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+SLOW_Q = "新乡高新区的四大主导产业是哪些?"
+
+
+class SlowLLM(ScriptedLLM):
+    """Copies the first offered sentence, one piece every PIECE_S seconds."""
+
+    def __init__(self):
+        super().__init__(first_choices(1))
+        self.pieces = 0  # made so far, over all answers
+
+    def stream(self, prompt, **kwargs):
+        for piece in super().stream(prompt, **kwargs):
+            time.sleep(PIECE_S)
+            self.pieces += 1
+            yield piece
+
+
+@pytest.fixture(scope="module")
+def page_app(tmp_path_factory):
+    """(url, index folder, model) of the page over the seeds with fakes, the model asked for every answer."""
+    import app
+
+    index_dir = tmp_path_factory.mktemp("page") / "index"
+    settings = Settings(embedder="hash", llm="scripted", index_dir=index_dir, refuse_below=0.3, compose="model")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(answering, "_MARGIN", 1.0)  # every answer offers the model a sentence: every answer is slow
+        llm = SlowLLM()
+        demo = app.serve(Pipeline(settings, llm=llm), "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+        yield demo.local_url, index_dir, llm
+        demo.close()
+
+
+def new_page(browser, url, viewport=DESKTOP):
+    context = browser.new_context(viewport=viewport, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(url)
+    page.locator("#status").filter(has_text="已就绪").wait_for()
+    return page
+
+
+def answered(page, n=1):
+    """The finished answer of turn n."""
+    page.wait_for_selector(f"#ans-{n}:not(.pending)")
+    return page.locator(f"#ans-{n}")
+
+
+def test_typed_text_survives_an_answer_and_a_question_sent_mid_answer_is_refused_visibly(browser, page_app):
+    page = new_page(browser, page_app[0])
+    ask(page, SLOW_Q)
+    page.wait_for_selector("#ans-1.pending")
+    box = page.locator("#question textarea")
+    box.fill("那航空航天产业呢")
+    box.press("Enter")  # mid-answer: refused with a note, the text kept
+    page.wait_for_selector("#busy-note:text('上一个回答还在生成')", timeout=2000)
+    page.locator("#send").click()
+    answered(page)
+    assert box.input_value() == "那航空航天产业呢"
+    assert page.locator("#chat [data-testid=user]").count() == 1
+    page.context.close()
+
+
+def test_stop_ends_an_answer_within_a_second_and_keeps_what_was_shown(browser, page_app):
+    page = new_page(browser, page_app[0])
+    ask(page, SLOW_Q)
+    page.wait_for_function("() => document.querySelector('#ans-1.pending .answer-text')?.textContent.trim()")
+    shown = page.locator("#ans-1 .answer-text").inner_text()
+    started = time.perf_counter()
+    page.locator("#stop").click()
+    page.wait_for_selector("#ans-1:not(.pending) .stopped", timeout=1000)
+    print(f"stop to stopped: {time.perf_counter() - started:.2f} s")
+    assert page.locator("#ans-1 .answer-text").inner_text().startswith(shown)
+    # The sentence under way when stopped is finished in the background (the
+    # answer's generator is inside it), then the answer is not pulled again.
+    page.wait_for_timeout(3000)
+    made = page_app[2].pieces
+    page.wait_for_timeout(1500)
+    assert page_app[2].pieces == made
+    assert page.locator("#ans-1 .stopped").count() == 1 and page.locator("#src-1-1").count() == 0
+    # The trash icon ends an answer too: nothing comes back after it.
+    ask(page, SLOW_Q)
+    page.wait_for_selector("#ans-2.pending")
+    page.locator("#chat button[aria-label='清空对话']").click()
+    page.wait_for_timeout(3000)
+    assert page.locator("#chat .govrag").count() == 0
+    page.context.close()
+
+
+def test_the_start_of_a_long_answer_is_in_view_and_n_goes_to_its_source_and_back(browser, page_app):
+    page = new_page(browser, page_app[0])
+    for n, question in enumerate([Q, SLOW_Q], start=1):
+        ask(page, question)
+        answered(page, n)
+    page.wait_for_timeout(500)  # let the view settle
+    page.wait_for_function(IN_VIEW.replace("getElementById(id)", "querySelector('#ans-2 .answer-text')"), arg="")
+    page.locator("#ans-2 a.cite").first.click()
+    page.wait_for_selector("#src-2-1.flash", timeout=5000)
+    page.wait_for_function(IN_VIEW, arg="src-2-1", timeout=5000)
+    page.locator("#src-2-1 a.back").click()
+    page.wait_for_function(IN_VIEW, arg="ans-2", timeout=5000)
+    page.screenshot(path=str(OUT / "desktop.png"))
+    page.context.close()
+
+
+def test_the_phone_layout_keeps_the_input_in_view_and_sources_folded(browser, page_app):
+    page = new_page(browser, page_app[0], PHONE)
+    for selector in ("#question textarea", "#send"):
+        box = page.locator(selector).bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"], selector
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], selector
+    ask(page, Q)
+    answer = answered(page)
+    assert answer.locator("details.sources").get_attribute("open") is None  # folded: tap to open
+    answer.locator("details.sources summary").click()
+    text = page.locator("#src-1-1 .src-text").bounding_box()
+    assert text["width"] >= 0.7 * PHONE["width"]  # no narrow column
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    assert not page.locator("#chat .scroll-down-button-container").is_visible()
+    page.screenshot(path=str(OUT / "phone.png"))
+    page.context.close()
+
+
+def test_a_loading_note_shows_before_gradio_and_no_timer_after(browser, page_app):
+    with urllib.request.urlopen(page_app[0], timeout=10) as r:
+        assert "正在载入问答页面" in r.read().decode("utf-8")  # in the page's own HTML
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    page = context.new_page()
+    page.route("**/*.js", lambda route: route.abort())  # Gradio never comes up
+    page.goto(page_app[0])
+    note = "() => getComputedStyle(document.body, '::before').content"
+    assert "正在载入问答页面" in page.evaluate(note)
+    context.close()
+    page = new_page(browser, page_app[0])
+    assert page.evaluate(note) == "none"
+    assert not re.search(r"\d\.\ds", page.locator("#status").inner_text())
+    page.context.close()
+
+
+def test_the_short_answer_comes_first_and_its_figures_are_in_the_cited_paragraph(browser, page_app):
+    page = new_page(browser, page_app[0])
+    ask(page, Q)
+    answer = answered(page)
+    short = answer.locator(".short").inner_text()
+    assert "7%左右" in short
+    (n,) = re.findall(r"\[(\d+)\]", short)
+    paragraph = page.locator(f"#src-1-{n} .src-text").inner_text()
+    assert all(number in paragraph for number in re.findall(r"\d+(?:\.\d+)?%?", re.sub(r"\[\d+\]", "", short)))
+    above = answer.locator(".short").bounding_box()["y"] < answer.locator(".answer-text").bounding_box()["y"]
+    assert above
+    page.context.close()
+
+
+def test_a_refusal_shows_related_passages_and_whom_to_ask(browser, page_app):
+    page = new_page(browser, page_app[0])
+    ask(page, "洛阳市2024年GDP预期增长多少?")
+    answer = answered(page)
+    assert "refused" in answer.get_attribute("class")
+    assert answer.locator(".rel").count() >= 1
+    agency = answer.locator(".contact b").inner_text()
+    assert agency and any(agency in m for m in answer.locator(".rel .src-meta").all_inner_texts())
+    page.context.close()
+
+
+def test_copy_and_votes_stay_local_and_the_intro_and_full_document(browser, page_app):
+    url, index_dir, _ = page_app
+    page = new_page(browser, url)
+    intro = page.locator("#chat").inner_text()
+    assert GDP_TITLE in intro and "郑州市人民政府" in intro and "2024-03-14" in intro and EXAMPLES_SHOWN in intro
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    ask(page, Q)
+    answer = answered(page)
+    answer.locator("button.copy").click()
+    page.wait_for_selector("#ans-1 button.copy:text('已复制')", timeout=5000)
+    assert "7%左右" in page.evaluate("() => navigator.clipboard.readText()")
+    page.locator("#chat button[aria-label='赞']").last.click()
+    votes = index_dir / "feedback.jsonl"
+    deadline = time.monotonic() + 10
+    while not votes.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    (line,) = votes.read_text(encoding="utf-8").splitlines()
+    vote = json.loads(line)
+    assert vote["vote"] == "up" and vote["question"] == Q and "7%左右" in vote["answer"]
+    assert vote["citations"][0]["title"] == GDP_TITLE and vote["time"]
+    # A source card opens the whole document at the cited paragraph.
+    with page.context.expect_page(timeout=10_000) as opened:
+        page.locator("#src-1-1 a.fulltext").click()
+    doc = opened.value
+    doc.wait_for_load_state()
+    anchor = doc.url.rsplit("#", 1)[1]
+    assert doc.locator("h1").inner_text() == GDP_TITLE
+    assert "7%左右" in doc.locator(f"#{anchor}").inner_text()
+    page.context.close()

@@ -91,3 +91,11 @@ def test_set_changes_a_setting_and_a_bad_one_is_one_line(run, fake_index_dir, mo
     ]:
         status, out, err = run(Settings(), "list", "--set", bad)
         assert status == 2 and not out and err.startswith("错误: --set") and says in err and "\n" not in err.strip()
+
+
+def test_ask_prints_the_short_answer_first_and_whom_to_ask_after_a_refusal(run, fake_index_dir):
+    docs, index_dir = fake_index_dir
+    status, out, _ = run(fake_settings(docs, index_dir), "ask", "2024年郑州市地区生产总值预期增长多少?")
+    assert status == 0 and out.startswith("简答: 地区生产总值增长7%左右[1]\n")
+    status, out, _ = run(fake_settings(docs, index_dir), "ask", "洛阳市2024年GDP预期增长多少?")
+    assert status == 0 and "资料中没有相关信息" in out and "\n可咨询: 郑州市人民政府" in out

@@ -123,7 +123,7 @@ def test_a_pdf_answer_cites_its_page_everywhere(printed, tmp_path, capsys):
 
 
 def test_the_source_card_shows_the_page():
-    from app import render_source
+    from chat_view import render_source
     from rag.citations import Citation
 
     card = render_source(1, 1, Citation("reg.pdf", "办法", "第三章 附则 > 第五条", 13, "第五条 …", page=2))

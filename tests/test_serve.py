@@ -335,11 +335,18 @@ def test_brackets_inside_strings_are_not_nesting(server):
         assert r.status == 200 and "7%左右" in json.load(r)["choices"][0]["message"]["content"]
 
 
+def test_the_short_answer_comes_first_in_the_json(server):
+    with post(server, {"messages": [{"role": "user", "content": Q}]}) as r:
+        reply = json.load(r)
+    assert reply["short"] == "地区生产总值增长7%左右[1]" and reply["contact"] == ""
+
+
 def test_a_refusal_carries_the_related_passages(server):
     with post(server, {"messages": [{"role": "user", "content": "郑州地铁6号线一期的票价是多少钱?"}]}) as r:
         reply = json.load(r)
     assert reply["refused"] and reply["citations"] == []
     assert reply["related"] and all(r["text"] and r["doc"].endswith(".txt") for r in reply["related"])
+    assert reply["contact"] in {r["agency"] for r in reply["related"]} and reply["short"] == ""
 
 
 # ---------------------------------------------------------------- replicas
