@@ -78,7 +78,9 @@ def parser() -> argparse.ArgumentParser:
         default="FLAT,IVF_FLAT",
         help="Milvus Lite index types measured too, comma-separated (default FLAT,IVF_FLAT; '' for none)",
     )
-    s.add_argument("--faiss", default="flat,hnsw", help="FAISS index types measured (flat is always built)")
+    s.add_argument(
+        "--faiss", default="flat,hnsw", help="FAISS index types measured: flat, hnsw, ivf (flat is always built)"
+    )
     s.add_argument("--no-retrieval", action="store_true", help="skip the whole retrieval over the repeated seeds")
     i = subs.add_parser("incremental", help="cost of adding and removing one document, small and large corpus")
     i.add_argument("--cmrc", type=Path, default=cmrc.DEFAULT, help="CMRC file whose passages form the large corpus")
@@ -146,8 +148,8 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
             print(f"error: --milvus {','.join(unknown)}: not one of {', '.join(MILVUS_TYPES)}", file=sys.stderr)
             return 2
         kinds = tuple(k.strip() for k in args.faiss.split(",") if k.strip())
-        if unknown := [k for k in kinds if k not in ("flat", "hnsw")]:
-            print(f"error: --faiss {','.join(unknown)}: not one of flat, hnsw", file=sys.stderr)
+        if unknown := [k for k in kinds if k not in ("flat", "hnsw", "ivf")]:
+            print(f"error: --faiss {','.join(unknown)}: not one of flat, hnsw, ivf", file=sys.stderr)
             return 2
         questions = [] if args.no_retrieval else [it["question"] for it in load_gold(args.gold)]
         pipe = Pipeline(settings)

@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import faiss
 import numpy as np
 
 from rag import Pipeline
@@ -53,6 +54,20 @@ MILVUS_TYPES = ("FLAT", "IVF_FLAT")
 _INSERT_BATCH = 10_000
 # IVF with about 4·sqrt(N) lists, a few dozen probed (Milvus's guidance).
 _NPROBE = 32
+
+
+def ivf_faiss(vectors: np.ndarray, seed: int = 0) -> faiss.Index:
+    """A FAISS IVF index as Milvus's IVF_FLAT is set up here (about 4·sqrt(N)
+    lists, `_NPROBE` probed), trained on a sample: it builds in seconds where an
+    HNSW graph over a million vectors takes most of an hour on 2 cores."""
+    n, dim = vectors.shape
+    nlist = min(65_536, max(16, round(4 * math.sqrt(n))))
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    sample = np.random.default_rng(seed).choice(n, min(n, 64 * nlist), replace=False)
+    index.train(np.ascontiguousarray(vectors[np.sort(sample)]))
+    index.add(np.ascontiguousarray(vectors))
+    index.nprobe = min(nlist, _NPROBE)
+    return index
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -155,7 +170,7 @@ def dense_scale(
     indexes, top10 = {}, {}
     for kind in ("flat", *(k for k in faiss_kinds if k != "flat")):
         rss, started = rss_mib(), time.perf_counter()
-        indexes[kind] = make_faiss(vectors, kind)
+        indexes[kind] = ivf_faiss(vectors, seed) if kind == "ivf" else make_faiss(vectors, kind)
         build = time.perf_counter() - started
         grown = rss_mib() - rss
         latency, top10[kind] = _timed(lambda q, i=indexes[kind]: i.search(q[None], _POOL)[1][0].tolist(), qs)
@@ -199,7 +214,11 @@ def _p(ms: dict) -> str:
     return f"p50 {ms['p50']:.2f} ms, p95 {ms['p95']:.2f} ms"
 
 
-_LABELS = {"flat": "FAISS flat (exact)", "hnsw": "FAISS HNSW (M 32, efSearch 128)"}
+_LABELS = {
+    "flat": "FAISS flat (exact)",
+    "hnsw": "FAISS HNSW (M 32, efSearch 128)",
+    "ivf": f"FAISS IVF (about 4·sqrt(N) lists, nprobe {_NPROBE})",
+}
 
 
 def dense_table(figures: dict) -> list[str]:

@@ -279,6 +279,14 @@ def test_scale_figures_on_a_small_corpus(fake_pipeline):
     assert len(lines) == 3 and "flat" in lines[-1]  # 2,000 < ann_threshold: the retriever searches flat
 
 
+def test_scale_measures_a_faiss_ivf_index_against_flat():
+    from eval.scale import dense_scale
+
+    figures, indexes = dense_scale(2000, 20, dim=32, faiss_kinds=("ivf",))
+    assert set(indexes) == {"flat", "ivf"} and indexes["ivf"].ntotal == 2000
+    assert 0.3 <= figures["ivf"]["recall@10"] <= 1.0  # probes 32 of 179 lists: approximate, not blind
+
+
 def test_scale_command_prints_faiss_and_milvus_lite_side_by_side(fake_pipeline, tiny_gold, capsys):
     settings = fake_pipeline().settings
     assert main(["--gold", str(tiny_gold), "scale", "--chunks", "2000", "--queries", "20"], settings=settings) == 0
