@@ -32,8 +32,8 @@ _CHANGING = threading.Lock()  # one change at a time from this page
 
 
 def upload_limit(pipe: Pipeline) -> str:
-    """Gradio's upload limit with the tab on: one document's largest size."""
-    return f"{pipe.settings.max_doc_bytes}b"
+    """Gradio's upload limit with the tab on: one document's largest size (a PDF's)."""
+    return f"{max(pipe.settings.max_doc_bytes, pipe.settings.max_file_bytes)}b"
 
 
 def _allowed(pipe: Pipeline, token: str) -> bool:

@@ -216,6 +216,12 @@ def load_document(path: Path, ocr: Recognizer | None = None) -> Document:
     return parse(text, path.name)
 
 
+def is_paged(name: str) -> bool:
+    """A PDF or an image: its file (fonts, pixels) is limited by `max_file_bytes`,
+    the text read from it by `max_doc_bytes` like any other document's."""
+    return Path(name).suffix.lower() in (".pdf", *_IMAGES)
+
+
 def load_folder(
     folder: Path, max_bytes: int = 2_000_000, max_file_bytes: int = 50_000_000, ocr: Recognizer | None = None
 ) -> tuple[list[Document], list[str]]:
@@ -240,7 +246,7 @@ def load_sources(
     docs, problems = [], []
     seen: dict[tuple, str] = {tuple(p.text for p in d.paragraphs): d.id for d in known}
     for source in sources:
-        paged = source.path.suffix.lower() in (".pdf", *_IMAGES)
+        paged = is_paged(source.name)
         size, limit = source.size, max_file_bytes if paged else max_bytes
         if size > limit:
             problems.append(f"{source.name}: {size / 1e6:.1f} MB is over the {limit / 1e6:.1f} MB limit, skipped")

@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .documents import is_paged
 from .embeddings import Embedder
 from .index import Index, refresh
 from .settings import Settings
@@ -86,10 +87,9 @@ def check_upload(name: str, size: int, settings: Settings) -> str:
         raise ValueError(f"{name!r}: 不是有效的文件名 (not a valid file name)")
     if Path(base).suffix.lower() not in SUPPORTED_SUFFIXES:
         raise ValueError(f"{base}: 不支持的文件类型，可用 {kinds} (unsupported file type)")
-    if size > settings.max_doc_bytes:
-        raise ValueError(
-            f"{base}: {size / 1e6:.1f} MB 超过 {settings.max_doc_bytes / 1e6:.1f} MB 的上限 (file too large)"
-        )
+    limit = settings.max_file_bytes if is_paged(base) else settings.max_doc_bytes
+    if size > limit:
+        raise ValueError(f"{base}: {size / 1e6:.1f} MB 超过 {limit / 1e6:.1f} MB 的上限 (file too large)")
     if size == 0:
         raise ValueError(f"{base}: 空文件 (empty file)")
     return base

@@ -5,6 +5,7 @@ import pytest
 from rag import library
 from rag.embeddings import HashingEmbedder
 from rag.index import load
+from rag.settings import Settings
 
 from .conftest import fake_settings
 from .test_cli import run  # noqa: F401 - the fixture
@@ -73,3 +74,14 @@ def test_cli_add_list_remove(run, seeds_copy, tmp_path):  # noqa: F811 - the fix
     assert (status, out) == (2, "") and err.startswith("错误: 没有名为 口袋公园.txt 的文件")
     status, _, err = run(s, "add", str(tmp_path / "missing.txt"))
     assert status == 2 and "不存在" in err
+
+
+def test_a_pdf_is_limited_by_its_file_size_limit_and_a_text_file_by_the_text_limit():
+    # A 13-page PDF printed by Chromium is 9 MB of fonts: `rag add` refused it at the 2 MB text limit.
+    s = Settings()
+    assert library.check_upload("计划.pdf", 9_300_000, s) == "计划.pdf"
+    assert library.check_upload("扫描.PNG", 9_300_000, s) == "扫描.PNG"
+    with pytest.raises(ValueError, match=r"超过 2\.0 MB"):
+        library.check_upload("计划.txt", 9_300_000, s)
+    with pytest.raises(ValueError, match=r"超过 50\.0 MB"):
+        library.check_upload("计划.pdf", 60_000_000, s)
