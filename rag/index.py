@@ -175,14 +175,17 @@ def _reusable(live: Index | None, ident: dict) -> bool:
     return live is not None and not set(_changed(live.manifest, ident)) - {"sources"}
 
 
-def update(settings: Settings, embedder: Embedder, live: Index | None, progress: bool = True) -> Index:
+def update(
+    settings: Settings, embedder: Embedder, live: Index | None, progress: bool = True, found: Scan | None = None
+) -> Index:
     """The index of the docs folder as it is now, in memory. Documents whose
     source is unchanged since `live` was built keep its chunks, sentences,
     vectors and tokens; only new and changed files are parsed and embedded, and
-    removed ones are dropped. Without a usable `live` everything is built."""
+    removed ones are dropped. Without a usable `live` everything is built.
+    `found` is the folder's scan when the caller has just taken it."""
     # Hashed before reading: a source edited during the build then leaves the
     # saved build stale rather than claiming the new text.
-    found = scan(settings.docs_dir)
+    found = found or scan(settings.docs_dir)
     ident = identity(settings, embedder, found)
     live = live if _reusable(live, ident) else None
     before = live.manifest["sources"] if live else {}
@@ -387,10 +390,11 @@ def refresh(settings: Settings, embedder: Embedder, progress: bool = True) -> tu
     folder = settings.index_dir
     with builds.updating(folder):
         live = live_or_none(folder)
-        if live is not None and not _changed(live.manifest, identity(settings, embedder)):
+        found = scan(settings.docs_dir)  # hashed once, before anything is read (see `update`)
+        if live is not None and not _changed(live.manifest, identity(settings, embedder, found)):
             return live, False
         started = time.perf_counter()
-        index = update(settings, embedder, live, progress)
+        index = update(settings, embedder, live, progress, found)
         index.manifest["build_seconds"] = round(time.perf_counter() - started, 2)
         try:
             save(index, folder)
