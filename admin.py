@@ -19,7 +19,6 @@ Deliberately not done here: the chat page itself (app.py), HTTP management
 from __future__ import annotations
 
 import hmac
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,7 +27,6 @@ import gradio as gr
 from rag import Pipeline, library
 
 HEADERS = ["文件", "标题", "发布机关", "日期", "块数", "添加时间"]
-_CHANGING = threading.Lock()  # one change at a time from this page
 
 
 def upload_limit(pipe: Pipeline) -> str:
@@ -56,13 +54,6 @@ def listing(pipe: Pipeline, token: str) -> tuple[str, list[list], list[str]]:
     return f"共 {len(pipe.index.documents)} 份文件。", rows(pipe), _names(pipe)
 
 
-def _apply(pipe: Pipeline, do) -> library.Change:
-    with _CHANGING:
-        change = do()
-        pipe.swap_index(change.index)
-    return change
-
-
 def upload(pipe: Pipeline, token: str, files: Sequence[str] | None, progress=None) -> tuple[str, list[list], list[str]]:
     """Add uploaded files (Gradio's temporary paths keep the original names)."""
     if not _allowed(pipe, token):
@@ -72,7 +63,7 @@ def upload(pipe: Pipeline, token: str, files: Sequence[str] | None, progress=Non
     if progress is not None:
         progress(0, desc="正在解析并索引…")
     try:
-        change = _apply(pipe, lambda: library.add(pipe.settings, [Path(f) for f in files], pipe.embedder))
+        change = library.applied(pipe, lambda: library.add(pipe.settings, [Path(f) for f in files], pipe.embedder))
     except (ValueError, OSError) as e:
         return f"未添加：{e}", rows(pipe), _names(pipe)
     message = f"已添加：{'、'.join(change.done)}。"
@@ -87,7 +78,7 @@ def remove(pipe: Pipeline, token: str, names: Sequence[str] | None) -> tuple[str
     if not names:
         return "请先选择要删除的文件。", rows(pipe), _names(pipe)
     try:
-        change = _apply(pipe, lambda: library.remove(pipe.settings, list(names), pipe.embedder))
+        change = library.applied(pipe, lambda: library.remove(pipe.settings, list(names), pipe.embedder))
     except (ValueError, OSError) as e:
         return f"未删除：{e}", rows(pipe), _names(pipe)
     return f"已删除：{'、'.join(change.done)}。", rows(pipe), _names(pipe)

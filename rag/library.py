@@ -24,16 +24,25 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .documents import is_paged
 from .embeddings import Embedder
 from .index import Index, refresh
 from .settings import Settings
 from .sources import SUPPORTED_SUFFIXES, scan
+
+# One change at a time in this process, so the index swapped in last is the
+# newest; rag/index.py `refresh` locks across processes.
+_CHANGING = threading.Lock()
+
+if TYPE_CHECKING:
+    from .pipeline import Pipeline
 
 
 class UnknownDocument(ValueError):
@@ -55,6 +64,15 @@ class Change:
     index: Index  # the index now live
     done: tuple[str, ...]  # file names added, replaced or removed
     skipped: tuple[str, ...]  # why a copied file is not among the documents
+
+
+def applied(pipe: Pipeline, do: Callable[[], Change]) -> Change:
+    """Make a change (`do`, e.g. lambda: add(...)) and have `pipe` answer
+    from its index from the next question on."""
+    with _CHANGING:
+        change = do()
+        pipe.swap_index(change.index)
+    return change
 
 
 def entries(index: Index) -> list[Entry]:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import threading
 
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
@@ -39,7 +38,6 @@ from .serve import Problem, read_body
 MAX_UPLOAD = 32 << 20  # 32 MiB: a batch of documents of up to max_doc_bytes (2 MB) each
 MAX_FILES = 64
 UPLOAD_TIMEOUT = 120.0  # seconds to send an upload's body
-_CHANGING = threading.Lock()  # one change at a time per process; rag/index.py locks across processes
 
 
 def _entry_json(e: library.Entry) -> dict:
@@ -52,13 +50,6 @@ def _authorised(request: Request) -> Pipeline:
     if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
         raise Problem(403, "需要管理员令牌 (an admin token is required: Authorization: Bearer …)")
     return request.app.state.pool.pipe
-
-
-def _change(pipe: Pipeline, do) -> library.Change:
-    with _CHANGING:
-        change = do()
-        pipe.swap_index(change.index)
-    return change
 
 
 async def list_documents(request: Request) -> Response:
@@ -95,7 +86,9 @@ async def add_documents(request: Request) -> Response:
     pipe = _authorised(request)
     files = await _uploads(request)
     try:
-        change = await asyncio.to_thread(_change, pipe, lambda: library.add_bytes(pipe.settings, files, pipe.embedder))
+        change = await asyncio.to_thread(
+            library.applied, pipe, lambda: library.add_bytes(pipe.settings, files, pipe.embedder)
+        )
     except ValueError as e:
         raise Problem(400, str(e)) from None
     body = {"added": list(change.done), "skipped": list(change.skipped), "documents": len(change.index.documents)}
@@ -106,7 +99,9 @@ async def remove_document(request: Request) -> Response:
     pipe = _authorised(request)
     name = request.path_params["name"]
     try:
-        change = await asyncio.to_thread(_change, pipe, lambda: library.remove(pipe.settings, [name], pipe.embedder))
+        change = await asyncio.to_thread(
+            library.applied, pipe, lambda: library.remove(pipe.settings, [name], pipe.embedder)
+        )
     except library.UnknownDocument as e:
         raise Problem(404, str(e)) from None
     except ValueError as e:
