@@ -56,12 +56,16 @@ _INSERT_BATCH = 10_000
 _NPROBE = 32
 
 
+def _nlist(n: int) -> int:
+    return min(65_536, max(16, round(4 * math.sqrt(n))))
+
+
 def ivf_faiss(vectors: np.ndarray, seed: int = 0) -> faiss.Index:
     """A FAISS IVF index as Milvus's IVF_FLAT is set up here (about 4·sqrt(N)
     lists, `_NPROBE` probed), trained on a sample: it builds in seconds where an
     HNSW graph over a million vectors takes most of an hour on 2 cores."""
     n, dim = vectors.shape
-    nlist = min(65_536, max(16, round(4 * math.sqrt(n))))
+    nlist = _nlist(n)
     index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
     sample = np.random.default_rng(seed).choice(n, min(n, 64 * nlist), replace=False)
     index.train(np.ascontiguousarray(vectors[np.sort(sample)]))
@@ -112,7 +116,7 @@ def milvus_scale(vectors: np.ndarray, qs: np.ndarray, index_type: str, folder: P
     n, dim = vectors.shape
     params, search = {}, {}
     if index_type == "IVF_FLAT":
-        nlist = min(65_536, max(16, round(4 * math.sqrt(n))))
+        nlist = _nlist(n)
         params, search = {"nlist": nlist}, {"nprobe": min(nlist, _NPROBE)}
     rss, started = rss_mib(), time.perf_counter()
     client = MilvusClient(str(folder / "scale.db"))
