@@ -24,7 +24,8 @@ from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
-from rag.documents import heading_level, load_document
+from rag.documents import load_document
+from rag.headings import heading_level
 
 from .printed import HEADER, page_images, print_pdf
 

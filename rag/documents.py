@@ -30,8 +30,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .headings import SENTENCE_END, heading_paths
-from .headings import heading_level as heading_level  # re-exported: rag/index.py and the tests use it
+from .headings import SENTENCE_END, heading_level, heading_paths
 from .metadata import attachment_list, read_metadata
 from .ocr import Recognizer
 from .pdf import image_lines, pdf_lines

@@ -56,8 +56,9 @@ from .backends import SearchBackend, backend_identity, empty_backend, load_backe
 from .builds import BuildError, unwritable
 from .chunks import Chunk, chunk_document
 from .citations import split_sentences
-from .documents import Document, Paragraph, heading_level, load_sources
+from .documents import Document, Paragraph, load_sources
 from .embeddings import Embedder, make_embedder
+from .headings import heading_level
 from .ocr import default_recognizer
 from .settings import Settings
 from .sources import Scan, scan

@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.documents import DocumentError, heading_level, load_document, load_folder, parse, read_text
+from rag.documents import DocumentError, load_document, load_folder, parse, read_text
+from rag.headings import heading_level
 
 from .conftest import SEEDS
 
