@@ -24,8 +24,8 @@ import faiss
 from rag import Pipeline
 from rag.answering import build_prompt
 from rag.backends.faiss_bm25 import make_faiss
-from rag.documents import read_text, source_files
 from rag.embeddings import Embedder
+from rag.sources import read_text, source_files
 
 
 @dataclass

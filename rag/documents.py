@@ -35,7 +35,6 @@ from .metadata import attachment_list, read_metadata
 from .ocr import Recognizer
 from .pdf import image_lines, pdf_lines
 from .sources import DocumentError, Source, read_text, scan
-from .sources import source_files as source_files  # re-exported: eval/systems.py lists files with it
 
 _BLOCKS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "td", "th", "pre", "blockquote", "dt", "dd"]
 

@@ -1,5 +1,6 @@
 from rag.chunks import chunk_document
-from rag.documents import load_document, read_text
+from rag.documents import load_document
+from rag.sources import read_text
 
 from .conftest import SEEDS
 

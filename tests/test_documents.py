@@ -2,8 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.documents import DocumentError, load_document, load_folder, parse, read_text
+from rag.documents import DocumentError, load_document, load_folder, parse
 from rag.headings import heading_level
+from rag.sources import read_text
 
 from .conftest import SEEDS
 
