@@ -67,14 +67,14 @@ def _figure_clauses(sentence: str, topic) -> list[str]:
     return [c for c in _CLAUSE.findall(sentence) if NUMBER.search(c) and coverage(topic, c) >= 0.5]
 
 
-_LIST_ITEMS = re.compile(r"[^、]+(?:、[^、]+){2,}")  # three items or more, 、-separated
+LIST_ITEMS = re.compile(r"[^、]+(?:、[^、]+){2,}")  # three items or more, 、-separated
 
 
 def _lists_about(sentence: str, topic) -> bool:
     """Whether a clause of the sentence lists items (A、B、C) and names at least
     half of what the question asks about: …动力电池与新能源汽车、生命科学与生物技术、
     航空航天、大数据等四大主导产业 answers 四大主导产业是哪些, 做大做强主导产业 doesn't."""
-    return any(_LIST_ITEMS.search(c) and coverage(topic, c) >= 0.5 for c in _CLAUSE.findall(sentence))
+    return any(LIST_ITEMS.search(c) and coverage(topic, c) >= 0.5 for c in _CLAUSE.findall(sentence))
 
 
 def _in_unit(sentence: str, about: list[str], unit: str) -> bool:

@@ -20,12 +20,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from .evidence import LIST_ITEMS
 from .lexical import coverage
 from .question import NUMBER, Reading
 
 # Clauses end at these; "……" marks a part of a long sentence left out (see answering.focus).
 _CLAUSE = re.compile(r"[^，,；;：:。！？!?…\n]+")
-_LIST = re.compile(r"[^、]+(?:、[^、]+){2,}")  # three items or more, 、-separated
 _SPAN = 3  # clauses at most in the line
 _NAMES = 0.5  # a line must name this share of what is asked (by weight)
 
@@ -58,7 +58,7 @@ def headline(reading: Reading, sentences: Sequence[str]) -> tuple[str, int] | No
         clauses = _clauses(sentence)
         for i, (start, end) in enumerate(clauses):
             clause = sentence[start:end]
-            if reading.lists and _LIST.search(clause):
+            if reading.lists and LIST_ITEMS.search(clause):
                 piece, score = clause.strip(), coverage(reading.topic, clause)
                 rank = (1, score >= _NAMES, score)
             elif reading.numeric and NUMBER.search(clause):
