@@ -15,6 +15,7 @@ choosing and showing sentences (rag/answering.py).
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -142,10 +143,33 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
             kept *= _CONTRASTED
         if r.unit and not _in_unit(sentence, about, r.unit):
             kept *= _OTHER_UNIT
+        if r.person and not names_person(sentence):
+            kept *= _OTHER_UNIT  # a person is the kind of answer asked, as a unit is (question.py)
         lists = r.lists and _lists_about(sentence, r.topic)
         out.append(Evidence(sentence, doc_id, number, score * kept, ranks[row], lists, fit * kept))
     out.sort(key=lambda e: e.fit, reverse=True)
     return out
+
+
+_TITLE = re.compile(r"书记|市长|省长|区长|县长|主任|局长|部长|主席|组长|委员|同志|院士|教授")
+
+
+def names_person(sentence: str) -> bool:
+    """Whether the sentence names someone: a personal name (jieba's part of
+    speech nr) followed by a title, as official documents write people
+    (安伟书记、何雄市长); 由常务副市长兼任 names a post, not a person."""
+    return any(w.flag == "nr" and _TITLE.fullmatch(n.word) for w, n in itertools.pairwise(_posseg().cut(sentence)))
+
+
+@functools.lru_cache(maxsize=1)
+def _posseg():
+    import logging
+
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba.posseg
 
 
 @functools.lru_cache(maxsize=256)

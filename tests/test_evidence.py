@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.evidence import gather_evidence
+from rag.evidence import gather_evidence, names_person
 
 
 def test_a_figure_about_the_other_side_does_not_answer(fake_pipeline):
@@ -39,3 +39,19 @@ def test_a_heading_or_a_box_title_is_never_an_answer_sentence(fake_pipeline):
         evidence = gather_evidence(question, pipe.retrieve(question, top_k=10), pipe.index, pipe.embedder)
         headings = {p.text for d in pipe.index.documents.values() for p in d.paragraphs if p.is_heading}
         assert evidence and not any(e.sentence in headings or e.sentence.startswith("专栏") for e in evidence)
+
+
+def test_a_person_is_named_by_name_and_title():
+    assert names_person("郑州市成立了由安伟书记、何雄市长担任双组长的领导小组")
+    assert not names_person("领导小组办公室设在市发展改革委,由常务副市长兼任办公室主任。")  # a post
+    assert not names_person("成立高新区推进黄河流域生态保护和高质量发展工作领导小组")
+
+
+def test_who_or_which_day_is_not_answered_by_a_sentence_without_one(fake_pipeline):
+    pipe = fake_pipeline()
+    # The plan names the 第十二届市运会 but not its date; the Xinxiang group, not its head.
+    for asked, plain, part in [
+        ("第十二届市运会是几号开幕?", "第十二届市运会怎么办?", "办好第十二届市运会"),
+        ("高新区黄河工作领导小组的组长是谁?", "高新区黄河工作领导小组怎么建立?", "工作领导小组,建立工作推进机制"),
+    ]:
+        assert support(pipe, asked, part) < 0.7 * support(pipe, plain, part)

@@ -10,6 +10,7 @@ from rag.question import (
     is_chinese,
     normalise,
     question_parts,
+    read,
     resolve_follow_up,
     validate_question,
 )
@@ -63,6 +64,22 @@ def test_the_unit_asked_for():
     assert figure_units("绿化面积增长多少?") is None  # a change may come as a share, in words
     assert figure_units("哪家企业入选?") is None  # asks for a name, not a figure of 家
     assert figure_units("今年增长多少?") is None  # bare 多少: any figure
+    # which day wants a date, written either way
+    assert answers("答复是哪天?", "2023年7月20日") and answers("哪天发布的?", "发布日期:2020-04-02")
+    assert not answers("市运会几号开幕?", "办好第十二届市运会") and not answers("哪天开的?", "2021-2025年")
+    assert figure_units("郑州有哪几家企业入选?") is None  # asks for the companies, not a count of 家
+
+
+def test_what_a_question_asks_for():
+    from rag.lexical import question_weights
+
+    assert read("领导小组的组长是谁?", None).person and read("办公室主任叫什么名字?", None).person
+    assert not read("谁来牵头?", None).person  # a department answers that
+    assert not read("哪几家企业入选了试点?", None).numeric and read("入选了几家企业?", None).numeric
+    # words holding a question word are never in an answer, so they don't dilute coverage
+    words = [alts[0] for alts, _ in question_weights("都市圈规划里说的是哪几个地方?")]
+    assert "规划" in words and not any(w in words for w in ("哪几", "哪几个", "几个"))
+    assert question_parts("方案是哪天发布的?文号是多少?")[1] == "方案是发布的文号是多少?"
 
 
 def test_questions_are_read_as_citizens_type_them():
