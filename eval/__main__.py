@@ -128,11 +128,11 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         return 0
 
     if args.command == "build":
-        from rag.embeddings import make_embedder
+        from rag.embeddings import embedder_for
 
         from .bench import build_lines, paired_build
 
-        embedder = make_embedder(settings.embedder, settings.query_prefix, settings.passage_prefix)
+        embedder = embedder_for(settings)
         embedder.embed(["预热"], "query")  # model load is not build time
         print("\n".join(build_lines(paired_build(settings, embedder, args.repeats))))
         return 0
