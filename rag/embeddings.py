@@ -129,7 +129,7 @@ class OpenAIEmbedder:
         input_type: bool = True,
         api_key_env: str = "",
         batch_size: int = 32,
-        timeout: float = 60.0,
+        timeout: float = 120.0,
     ):
         if batch_size < 1:
             raise ValueError(f"embedder_batch must be at least 1, got {batch_size}")
