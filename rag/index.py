@@ -57,7 +57,7 @@ from .builds import BuildError, unwritable
 from .chunks import Chunk, chunk_document
 from .citations import split_sentences
 from .documents import Document, Paragraph, load_sources
-from .embeddings import Embedder, make_embedder
+from .embeddings import Embedder, embedder_for
 from .headings import heading_level
 from .ocr import default_recognizer
 from .settings import Settings
@@ -361,7 +361,7 @@ def load_or_build(settings: Settings, embedder: Embedder | None = None, progress
     documents as last indexed beat rebuilding for minutes on every start and
     keeping nothing. Without one, IndexUnavailable says so at once. A save that
     fails after the build (disk full) keeps the built index in memory."""
-    embedder = embedder or make_embedder(settings.embedder, settings.query_prefix, settings.passage_prefix)
+    embedder = embedder or embedder_for(settings)
     expected = identity(settings, embedder)
     try:
         return load(settings.index_dir, expected)

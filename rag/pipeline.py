@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator, Sequence
 
 from .answering import Answer, Composer
-from .embeddings import Embedder, make_embedder
+from .embeddings import Embedder, embedder_for
 from .generation import LLM, make_llm
 from .index import Index, load_or_build
 from .question import has_content, is_chinese, normalise, question_parts, resolve_follow_up, validate_question
@@ -76,8 +76,7 @@ class Pipeline:
     def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
-                s = self.settings
-                self._embedder = make_embedder(s.embedder, s.query_prefix, s.passage_prefix)
+                self._embedder = embedder_for(self.settings)
         return self._embedder
 
     @property

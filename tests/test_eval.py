@@ -372,3 +372,19 @@ def test_calibrate_pools_sets_and_prints_both_distributions(fake_settings, tiny_
     assert "| p50 |" in out and "current refuse_below" in out and "1 in 10" in out
     lines = calibration_lines([0.9, 0.8, 0.7, 0.6] * 5, [0.1, 0.2, 0.65], 0.5)
     assert any("1 in 20" in line and "refuses 0 answerable, 2 unanswerable" in line for line in lines)
+
+
+def test_embed_api_compare_figures_with_two_fakes():
+    from eval.embed_api import compare, lines
+    from rag.embeddings import HashingEmbedder
+
+    passages = ["泡泡战士由韩国Nexon开发", "锣鼓经是戏曲锣鼓演奏的记谱方法", "郑州市地区生产总值增长7%"]
+    questions = ["锣鼓经是什么", "泡泡战士是谁开发的", "郑州生产总值增长多少"]
+    same = compare(HashingEmbedder(64), HashingEmbedder(64), passages, questions, [1, 0, 2])
+    assert same["top1_agreement"] == 1.0 and same["max_score_difference"] == 0.0
+    assert same["row_cosine_min"] == pytest.approx(1.0)
+    assert same["recall@1"] == {"in-process": 1.0, "server": 1.0}
+    apart = compare(HashingEmbedder(64), HashingEmbedder(64), passages, questions, [0, 1, 2])
+    assert apart["recall@1"]["server"] == pytest.approx(1 / 3)
+    printed = "\n".join(lines(same, 3, 3, "fake"))
+    assert "top-1 agreement 1.000" in printed and "recall@1 1.000" in printed

@@ -86,6 +86,9 @@ def collection_name(settings: Settings, dim: int) -> str:
         str(dim),
         settings.milvus_lexical,
     ]
+    if settings.embedder == "openai":
+        # Rows are reused by chunk text: another server's vectors must not be.
+        what += [settings.embedder_base_url, settings.embedder_model, str(settings.embedder_input_type)]
     return "govrag_" + hashlib.sha256("\0".join(what).encode()).hexdigest()[:16]
 
 
