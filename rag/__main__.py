@@ -54,15 +54,20 @@ def _index(settings: Settings, if_needed: bool) -> int:
     else:
         index, changed = build(settings, embedder), True
         save(index, settings.index_dir)
+    _summary(index, started, settings.index_dir, changed)
+    for message in index.manifest.get("skipped", []):
+        print(f"skipped: {message}")
+    return 0
+
+
+def _summary(index, started: float, folder, changed: bool = True) -> None:
+    """What a build or a document change did: chunks, how many embedded anew."""
     reused = index.manifest.get("reused_chunks", 0) if changed else len(index.chunks)
     print(
         f"index: {len(index.chunks)} chunks from {len(index.documents)} documents "
         f"({len(index.chunks) - reused} embedded, {reused} reused) "
-        f"in {time.perf_counter() - started:.1f}s -> {settings.index_dir}"
+        f"in {time.perf_counter() - started:.1f}s -> {folder}"
     )
-    for message in index.manifest.get("skipped", []):
-        print(f"skipped: {message}")
-    return 0
 
 
 def _list(settings: Settings) -> int:
@@ -94,12 +99,7 @@ def _manage(settings: Settings, command: str, items: list[str]) -> int:
     print(f"{verb}: {'、'.join(change.done)}")
     for message in change.skipped:
         print(f"skipped: {message}")
-    index = change.index
-    print(
-        f"index: {len(index.chunks)} chunks from {len(index.documents)} documents "
-        f"({len(index.chunks) - index.manifest.get('reused_chunks', 0)} embedded) "
-        f"in {time.perf_counter() - started:.1f}s"
-    )
+    _summary(change.index, started, settings.index_dir)
     return 0
 
 

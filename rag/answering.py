@@ -194,7 +194,10 @@ class Composer:
         evidence marks down exactly the sentences a reader should see here, the
         revenue figure for a question about spending.)"""
         quotes = {(e.doc, e.paragraph): e.sentence for e in reversed(evidence)}
-        keys = list(dict.fromkeys((h.doc, n) for h in hits for n in h.paragraphs))[:_RELATED]
+        documents = self.index.documents
+        # A heading (一、关于…) says what a section is about, not what it says.
+        said = ((h.doc, n) for h in hits for n in h.paragraphs if not documents[h.doc].paragraph(n).is_heading)
+        keys = list(dict.fromkeys(said))[:_RELATED]
         return tuple(self._citation(d, n, quotes.get((d, n), "")) for d, n in keys)
 
     def refusal(self, question: str, resolved: str, hits, support: float, related=()) -> Answer:

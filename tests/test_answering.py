@@ -1,5 +1,7 @@
 import re
 
+import pytest
+
 from rag import REFUSAL, Answer
 from rag.answering import focus, sentences
 from rag.generation import ScriptedLLM, first_choices
@@ -199,6 +201,16 @@ def test_a_refusal_shows_the_closest_passages_as_related_text(fake_pipeline):
     for c in answer.related:
         assert c.text == fake_pipeline().index.paragraph(c.doc, c.paragraph).text
         assert not c.quote or c.quote in c.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["2024年郑州一般公共预算支出增长多少?", "郑州冬天暖气几号开始供?", "郑州地铁6号线一期的票价是多少钱?"],
+)
+def test_a_refusals_related_passages_are_never_bare_headings(fake_pipeline, question):
+    answer = fake_pipeline().ask(question, top_k=5)
+    paragraphs = [fake_pipeline().index.paragraph(c.doc, c.paragraph) for c in answer.related]
+    assert answer.refused and paragraphs and not any(p.is_heading for p in paragraphs)
 
 
 def test_past_the_deadline_the_answer_keeps_what_was_checked(fake_pipeline, all_offered):
