@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from .headings import SENTENCE_END, heading_level, heading_paths
@@ -201,7 +201,9 @@ def load_document(path: Path, ocr: Recognizer | None = None) -> Document:
         lines, title = _docx_lines(path)
         return parse_lines(lines, path.name, title)
     if suffix == ".pdf":
-        return parse_lines(pdf_lines(path, ocr), path.name)
+        lines, unread = pdf_lines(path, ocr)
+        doc = parse_lines(lines, path.name)
+        return replace(doc, meta=doc.meta | {"unread_pages": ",".join(map(str, unread))}) if unread else doc
     if suffix in _IMAGES:
         return parse_lines(image_lines(path, ocr), path.name)
     text = read_text(path)
@@ -257,6 +259,12 @@ def load_sources(
         except OSError as e:  # changed since the scan
             problems.append(f"{source.name}: can't be read ({e.strerror or e}), skipped")
             continue
+        if unread := doc.meta.get("unread_pages"):
+            # Indexed, but the person adding it should know what it lacks.
+            problems.append(
+                f"{source.name}: pages {unread.replace(',', ', ')} have no text layer (scans?) and OCR is off "
+                "(Settings.ocr): indexed without them"
+            )
         text_bytes = sum(len(p.text.encode()) for p in doc.paragraphs)
         if paged and text_bytes > max_bytes:
             mb, limit_mb = text_bytes / 1e6, max_bytes / 1e6

@@ -66,22 +66,23 @@ def _render(path: Path, number: int):
         doc.close()
 
 
-def pdf_lines(path: Path, ocr: Recognizer | None) -> list[tuple[str, int, int | None]]:
-    """The paragraphs of a PDF as (text, 0, page) lines; pages without text are
-    read by `ocr`, or the file is refused when it has none and `ocr` is None."""
+def pdf_lines(path: Path, ocr: Recognizer | None) -> tuple[list[tuple[str, int, int | None]], list[int]]:
+    """The paragraphs of a PDF as (text, 0, page) lines, and the pages left
+    unread. Pages without text are read by `ocr`; when it is None they are left
+    out (the text pages still answer), and a file with no text page is refused."""
     pages = _text_pages(path)
     name = shown(path.name)
+    unread = [n for n, p in enumerate(pages, start=1) if p is None] if ocr is None else []
     if ocr is None:
-        if all(p is None for p in pages):
+        if len(unread) == len(pages):
             raise DocumentError(f"{name}: PDF without a text layer (a scan?) and OCR is off (Settings.ocr), skipped")
-        # Scanned pages among text pages are left out: the text pages still answer.
         read = [p for p in pages if p is not None]
     else:
         read = [p if p is not None else ocr.read(_render(path, n), n) for n, p in enumerate(pages, start=1)]
     found = paragraphs(read)
     if not found:
         raise DocumentError(f"{name}: no text found in the PDF, skipped")
-    return [(text, 0, page) for text, page in found]
+    return [(text, 0, page) for text, page in found], unread
 
 
 def image_lines(path: Path, ocr: Recognizer | None) -> list[tuple[str, int, int | None]]:

@@ -64,12 +64,18 @@ def test_bad_pdfs_get_a_message_naming_them_and_nothing_else_is_lost(printed, tm
     (tmp_path / "cut.pdf").write_bytes((printed / "reg.pdf").read_bytes()[:2000])
     images = page_images(printed / "reg.pdf", tmp_path / "img", dpi=50)
     Image.open(images[0]).save(tmp_path / "scan.pdf")  # a page with no text layer
+    mixed = pypdf.PdfWriter(clone_from=pypdf.PdfReader(printed / "reg.pdf"))
+    mixed.append(pypdf.PdfReader(tmp_path / "scan.pdf"))  # a scanned page after the text
+    mixed.write(tmp_path / "mixed.pdf")
     docs, problems = load_folder(tmp_path)
-    assert [d.id for d in docs] == ["good.pdf"]
+    assert [d.id for d in docs] == ["good.pdf", "mixed.pdf"]
+    assert [p.text for p in docs[1].paragraphs] == [p.text for p in load_document(printed / "reg.pdf").paragraphs]
     text = "\n".join(problems)
     assert "locked.pdf: encrypted PDF" in text
     assert "cut.pdf: not a readable PDF" in text
     assert "scan.pdf: PDF without a text layer" in text and "OCR is off" in text
+    pages = len(pypdf.PdfReader(tmp_path / "mixed.pdf").pages)
+    assert f"mixed.pdf: pages {pages} have no text layer" in text and "indexed without them" in text
 
 
 def test_a_scanned_page_is_read_by_ocr_with_its_page(printed, tmp_path):
