@@ -57,3 +57,14 @@ def test_a_near_miss_is_refused_with_the_related_passages(real_pipeline):
     answer = real_pipeline.ask("2024年郑州一般公共预算支出增长多少?")
     assert answer.refused and not answer.citations
     assert answer.related and any("一般公共预算收入" in c.text for c in answer.related)
+
+
+def test_a_day_the_documents_dont_give_is_refused_with_the_passage_naming_the_event(real_pipeline):
+    # The plan says 办好第十二届市运会, never when it opens.
+    answer = real_pipeline.ask("第十二届市运会是几月几号开幕?")
+    assert answer.refused and any("第十二届市运会" in c.text for c in answer.related)
+
+
+def test_which_companies_is_answered_with_the_companies_not_a_count(real_pipeline):
+    answer = real_pipeline.ask("郑州有哪几家企业入选了河南省碳达峰试点企业?")
+    assert not answer.refused and "郑州远东耐火材料有限公司" in answer.text, answer.text
