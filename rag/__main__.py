@@ -195,9 +195,13 @@ def main(argv: list[str] | None = None) -> int:
         from .serve import serve
 
         pipe = Pipeline(settings)
-        pipe.index  # noqa: B018 - load before the first request, not during it
         token = args.admin_token or settings.admin_token
-        server = serve(pipe, args.host, args.port, workers=args.workers, queue=args.queue, admin_token=token)
+        try:
+            pipe.index  # noqa: B018 - load (or build) before the first request, not during it
+            server = serve(pipe, args.host, args.port, workers=args.workers, queue=args.queue, admin_token=token)
+        except (IndexUnavailable, EmbeddingError, OSError) as e:  # OSError: the port is taken
+            print(f"错误: {e}", file=sys.stderr)
+            return 2
         print(f"serving on http://{args.host}:{server.server_port}/v1/chat/completions", flush=True)
         try:
             server.serve_forever()

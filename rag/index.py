@@ -161,8 +161,9 @@ def _key(ident: dict) -> str:
 
 def embed_texts(texts: list[str], embedder: Embedder, what: str, progress: bool = True) -> np.ndarray:
     batches = range(0, len(texts), _BATCH)
-    bar = tqdm(batches, desc=f"Embedding {what}", unit="batch", disable=not progress or not texts)
-    parts = [embedder.embed(texts[i : i + _BATCH], "passage") for i in bar]
+    # Closed on an error too, so the message that follows starts on its own line.
+    with tqdm(batches, desc=f"Embedding {what}", unit="batch", disable=not progress or not texts) as bar:
+        parts = [embedder.embed(texts[i : i + _BATCH], "passage") for i in bar]
     return np.concatenate(parts) if parts else np.zeros((0, 1), dtype=np.float32)
 
 

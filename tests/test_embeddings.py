@@ -260,6 +260,10 @@ def test_index_command_reports_a_failing_server_and_keeps_the_previous_index(fak
     assert f"{fake_server.url}/embeddings answered HTTP 500" in capsys.readouterr().err
     assert (index_dir / "CURRENT").read_text() == before
     assert list(load(index_dir).documents) == ["a.txt"]
+    # serve builds before its first request: the same one line, no traceback
+    assert cli.main(["serve", "--port", "0", *args]) == 2
+    err = capsys.readouterr().err
+    assert "\n错误: " in err and "answered HTTP 500" in err and "Traceback" not in err  # after the closed bar
 
 
 @pytest.fixture
