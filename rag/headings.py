@@ -3,7 +3,10 @@
 Official documents number their sections in a fixed hierarchy; regulations and
 办法 number theirs in chapters, sections and articles above it:
 
-    第一章 > 第一节 > 第一条 > 一、 > （一）/(一) > 1. / 1、 > （1）/(1) > 一是… > 专栏N:
+    附件N > 第一章 > 第一节 > 第一条 > 一、 > （一）/(一) > 1. / 1、 > （1）/(1) > 一是… > 专栏N:
+
+An attachment printed after a notice (a line 附件1, then its title) is a
+section of its own, labelled with both: 附件1 郑州市数字政府建设重点任务清单.
 
 A heading of level k closes every open heading of level >= k. A heading line
 may also carry body text ("1.优化国土空间开发保护格局。一是建立…"): its label is
@@ -41,6 +44,9 @@ _PATTERNS: tuple[tuple[int, re.Pattern[str]], ...] = (
 BOX = re.compile(r"^专栏\s*\d+\s*[:：].*?(?=\s*\|?\s*$)")
 BOX_LEVEL = 9
 BOX_ITEM = "▲"
+# A line that only says 附件 (1): the attachment printed below it, not the list
+# of attachments a notice names (附件：1.…, rag/metadata.py).
+ATTACHMENT = re.compile(r"^附\s*件\s*\d{0,2}$")
 SENTENCE_END = re.compile(r"[。；;！!？?：:]")
 MAX_LABEL = 40
 
@@ -73,10 +79,20 @@ def heading_paths(
     never headings (a notice's numbered 附件 list)."""
     out = []
     stack: list[tuple[int, str]] = []
+    titling = False  # the line after 附件N may be the attachment's title
     for i, ln in enumerate(lines):
         if i in plain:
             out.append((tuple(x for _, x in stack), False))
             continue
+        if ATTACHMENT.match(ln):  # above every level: it closes all, and no heading closes it
+            stack, titling = [(0, ln.replace(" ", ""))], True
+            out.append(((stack[0][1],), True))
+            continue
+        if titling and not heading_level(ln) and len(ln) <= MAX_LABEL and not SENTENCE_END.search(ln):
+            stack, titling = [(0, f"{stack[0][1]} {ln}")], False
+            out.append(((stack[0][1],), True))
+            continue
+        titling = False
         # Official numbering outranks markup: a docx whose 一、 lines are styled
         # Heading 1 and whose （一） lines aren't nests them as the .txt does.
         level = heading_level(ln) or levels.get(ln, 0)

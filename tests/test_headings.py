@@ -4,6 +4,8 @@ from rag.documents import load_document, parse
 
 from .layouts import (
     NOTICE,
+    NOTICE_ATTACHED,
+    NOTICE_ATTACHED_PATHS,
     REGULATION,
     REGULATION_PATHS,
     REGULATION_TITLE,
@@ -32,3 +34,15 @@ def test_reply_headings_and_notice_attachments_are_not_headings():
     signed = next(p for p in notice.paragraphs if p.text == "郑州市人民政府")
     listed = next(p for p in notice.paragraphs if p.text.startswith("2.郑州市"))
     assert signed.path == listed.path == () and not listed.is_heading
+
+
+@pytest.mark.parametrize("fmt", ["txt", "docx", "html"])
+def test_an_attachment_printed_after_a_notice_is_a_section_titled_by_it(tmp_path, fmt):
+    path = tmp_path / f"notice.{fmt}"
+    {"txt": lambda t, p: p.write_text(t, encoding="utf-8"), "docx": write_docx, "html": write_html}[fmt](
+        NOTICE_ATTACHED, path
+    )
+    doc = load_document(path)
+    check_paths(doc, NOTICE_ATTACHED_PATHS)
+    listed = next(p for p in doc.paragraphs if p.text.startswith("附件：1."))
+    assert listed.path == () and not listed.is_heading  # the list the notice names is no attachment
