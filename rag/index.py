@@ -66,7 +66,7 @@ from .synonyms import Synonyms
 
 log = logging.getLogger("rag")
 
-FORMAT_VERSION = 13  # bump when the layout, parsing, chunk or lexical logic changes
+FORMAT_VERSION = 14  # bump when the layout, parsing, chunk or lexical logic changes
 _BATCH = 32
 
 

@@ -13,8 +13,9 @@ text it was printed from:
 - a line continues the paragraph above when that one reaches the right margin
   (within two characters: a line can't start with a comma, so one may end a
   character short; where few lines reach one right edge, as on a short page,
-  the margin mirrors the left one) and this one isn't indented; except that a numbered heading
-  (not 一是…, which runs on inside paragraphs) after a sentence end starts anew.
+  the margin mirrors the left one) and this one isn't indented; except that a document
+  number, and after a sentence end a numbered heading (not 一是…, which runs on
+  inside paragraphs) or a 附件 line, start anew.
 
 Deliberately not done here: reading PDFs or images (rag/pdf.py, rag/ocr.py)
 and headings (rag/headings.py, applied to what this returns).
@@ -28,11 +29,13 @@ from dataclasses import dataclass
 from statistics import median
 
 from .headings import ENUMERATION, heading_level
+from .metadata import DOC_NO
 
 _PAGE_NUMBER = re.compile(
     r"^[-—–－_\s]*(?:第\s*\d+\s*页(?:\s*[,，/]?\s*共\s*\d+\s*页)?|\d+\s*(?:/\s*\d+)?|[-—–－]\s*\d+\s*[-—–－])[-—–－_\s]*$"
 )
 _SENTENCE_END = re.compile(r"[。；;！!？?：:]$")
+_ATTACHMENT = re.compile(r"^附\s*件")
 _EDGE = 2  # lines at the top and at the bottom of a page where furniture sits
 
 
@@ -67,6 +70,16 @@ def _join(a: str, b: str) -> str:
     return f"{a} {b}" if re.search(r"[A-Za-z]$", a) and re.match(r"[A-Za-z]", b) else a + b
 
 
+def _starts_anew(text: str, above: str) -> bool:
+    """Whether an unindented line after a full one opens a paragraph of its own:
+    a document number (郑政〔2024〕5号, under a title) always, and after a
+    sentence end a numbered heading (not 一是…, which runs on inside paragraphs)
+    or a 附件 line."""
+    after_sentence = bool(_SENTENCE_END.search(above))
+    heading = 0 < heading_level(text) < ENUMERATION
+    return bool(DOC_NO.match(text)) or (after_sentence and (heading or bool(_ATTACHMENT.match(text))))
+
+
 def paragraphs(pages: list[list[Line]]) -> list[tuple[str, int]]:
     """The paragraphs of a document's pages (lines in reading order), each with
     the page it starts on."""
@@ -93,7 +106,7 @@ def paragraphs(pages: list[list[Line]]) -> list[tuple[str, int]]:
             prev is not None
             and prev.x1 >= right - 2 * char
             and ln.x0 <= left + char / 2
-            and not (0 < heading_level(text) < ENUMERATION and _SENTENCE_END.search(out[-1][0]))
+            and not _starts_anew(text, out[-1][0])
         )
         if continues:
             out[-1] = (_join(out[-1][0], text), out[-1][1])

@@ -27,7 +27,7 @@ from .headings import SENTENCE_END
 
 _INDEX_NO = re.compile(r"^\d{6,}/\d{4}-\d+$")
 _DATE = re.compile(r"^(\d{4})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})\s*日?$")
-_DOC_NO = re.compile(r"^.{1,12}[〔﹝\[［]\d{4}[〕﹞\]］]\d+号$")
+DOC_NO = re.compile(r"^.{1,12}[〔﹝\[［]\d{4}[〕﹞\]］]\d+号$")
 _LABELLED = re.compile(r"^(发文机关|发文字号|文号|成文日期|索引号)\s*[:：]\s*(\S.*)$")
 _ATTACHMENT = re.compile(r"^附\s*件\s*\d*\s*[:：]\s*(.*)$")
 _LISTED = re.compile(r"^\d{1,2}\s*[.．、]\s*(.+)$")
@@ -114,7 +114,7 @@ def read_metadata(bullets: list[str], body: list[str], title: str, published: st
 
     addressee = ""
     for ln in body[:8]:
-        if not doc_no and _DOC_NO.match(ln):
+        if not doc_no and DOC_NO.match(ln):
             doc_no = ln
         if not addressee and len(ln) <= 60 and ln[-1] in ":：":
             addressee = ln[:-1].removeprefix("尊敬的")

@@ -10,12 +10,14 @@ import pytest
 from PIL import Image
 
 from eval.printed import page_images, print_pdf
-from rag.documents import load_document, load_folder
+from rag.documents import load_document, load_folder, parse
 from rag.layout import Line
 from rag.ocr import ScriptedRecognizer
 
 from .layouts import (
     NOTICE,
+    NOTICE_ATTACHED,
+    NOTICE_ATTACHED_PATHS,
     NOTICE_META,
     REGULATION,
     REGULATION_PATHS,
@@ -52,6 +54,16 @@ def test_regulation_pdf_gives_the_text_paths_and_pages(printed):
 def test_notice_pdf_metadata(printed):
     doc = load_document(printed / "notice.pdf")
     assert {k: getattr(doc, k) for k in NOTICE_META} == NOTICE_META
+
+
+def test_a_notice_pdf_with_its_attachment_reads_as_its_text(printed, tmp_path):
+    # Longer, so full lines set the right margin: the title, its 发文字号 and the
+    # 附件：1.… list each stayed joined to the line above until they started anew.
+    print_pdf(NOTICE_ATTACHED, tmp_path / "attached.pdf")
+    doc = load_document(tmp_path / "attached.pdf")
+    assert [p.text for p in doc.paragraphs] == [p.text for p in parse(NOTICE_ATTACHED, "n.txt").paragraphs]
+    assert {k: getattr(doc, k) for k in NOTICE_META} == NOTICE_META
+    check_paths(doc, NOTICE_ATTACHED_PATHS)
 
 
 def test_bad_pdfs_get_a_message_naming_them_and_nothing_else_is_lost(printed, tmp_path):
