@@ -249,7 +249,8 @@ def key_terms(question: str) -> set[str]:
     return terms | {n for n in NUMBER.findall(YEAR.sub("", question)) if len(n) >= 2}
 
 
-_PART_NOISE = re.compile(r"(?:19|20)\d{2}年|今年|去年|明年|现在|目前|多少|几|哪一?[天日]|日期")
+# Words that ask, not what is asked about: a later part doesn't take them along.
+_PART_NOISE = re.compile(rf"(?:19|20)\d{{2}}年|今年|去年|明年|现在|目前|多少|几|{_ASKS_DAY.pattern}")
 
 
 def question_parts(question: str, most: int = 4) -> list[str]:
