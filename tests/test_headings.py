@@ -17,13 +17,16 @@ from .layouts import (
 )
 
 
+def written(text: str, path):
+    """The text as a file of the format its suffix names."""
+    writers = {".txt": lambda t, p: p.write_text(t, encoding="utf-8"), ".docx": write_docx, ".html": write_html}
+    writers[path.suffix](text, path)
+    return path
+
+
 @pytest.mark.parametrize("fmt", ["txt", "docx", "html"])
 def test_regulation_chapters_sections_articles(tmp_path, fmt):
-    path = tmp_path / f"reg.{fmt}"
-    {"txt": lambda t, p: p.write_text(t, encoding="utf-8"), "docx": write_docx, "html": write_html}[fmt](
-        REGULATION, path
-    )
-    doc = load_document(path)
+    doc = load_document(written(REGULATION, tmp_path / f"reg.{fmt}"))
     assert doc.title == REGULATION_TITLE
     check_paths(doc, REGULATION_PATHS)
 
@@ -38,11 +41,7 @@ def test_reply_headings_and_notice_attachments_are_not_headings():
 
 @pytest.mark.parametrize("fmt", ["txt", "docx", "html"])
 def test_an_attachment_printed_after_a_notice_is_a_section_titled_by_it(tmp_path, fmt):
-    path = tmp_path / f"notice.{fmt}"
-    {"txt": lambda t, p: p.write_text(t, encoding="utf-8"), "docx": write_docx, "html": write_html}[fmt](
-        NOTICE_ATTACHED, path
-    )
-    doc = load_document(path)
+    doc = load_document(written(NOTICE_ATTACHED, tmp_path / f"notice.{fmt}"))
     check_paths(doc, NOTICE_ATTACHED_PATHS)
     listed = next(p for p in doc.paragraphs if p.text.startswith("附件：1."))
     assert listed.path == () and not listed.is_heading  # the list the notice names is no attachment
