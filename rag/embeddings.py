@@ -29,12 +29,12 @@ import http.client
 import json
 import os
 import threading
-import urllib.parse
 from collections.abc import Callable, Sequence
 from typing import Literal, Protocol
 
 import numpy as np
 
+from .endpoints import connection
 from .settings import Settings
 
 Kind = Literal["query", "passage"]
@@ -185,17 +185,14 @@ class OpenAIEmbedder:
         return _normalise(matrix)
 
     def _post(self, body: dict) -> dict:
-        url = urllib.parse.urlsplit(self.url)
-        kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        key = ""
         if self.api_key_env:
             key = os.environ.get(self.api_key_env, "")
             if not key:
                 raise EmbeddingError(f"embedding server {self.url}: environment variable {self.api_key_env} is empty")
-            headers["Authorization"] = f"Bearer {key}"
-        conn = kind(url.hostname or "127.0.0.1", url.port, timeout=self.timeout)
+        conn, path, headers = connection(self.base_url, "embeddings", self.timeout, key)
         try:
-            conn.request("POST", url.path, json.dumps(body, ensure_ascii=False).encode(), headers)
+            conn.request("POST", path, json.dumps(body, ensure_ascii=False).encode(), headers)
             response = conn.getresponse()
             raw = response.read()
         except TimeoutError as e:

@@ -36,10 +36,11 @@ import queue
 import socket
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
+
+from .endpoints import connection
 
 log = logging.getLogger("rag")
 
@@ -338,13 +339,9 @@ class OpenAILLM:
     def _connect(self, body: dict) -> tuple[http.client.HTTPConnection, socket.socket]:
         """A connection with the request sent, and its socket (kept apart:
         http.client drops `conn.sock` when the response will close it)."""
-        url = urllib.parse.urlsplit(f"{self.base_url}/chat/completions")
-        kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
-        conn = kind(url.hostname or "127.0.0.1", url.port, timeout=self.timeout)
-        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        path = url.path + (f"?{url.query}" if url.query else "")
+        conn, path, headers = connection(
+            self.base_url, "chat/completions", self.timeout, self.api_key, accept="text/event-stream"
+        )
         try:
             conn.connect()
             sock = conn.sock
