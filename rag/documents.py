@@ -203,7 +203,7 @@ def load_document(path: Path, ocr: Recognizer | None = None) -> Document:
     if suffix == ".pdf":
         lines, unread = pdf_lines(path, ocr)
         doc = parse_lines(lines, path.name)
-        return replace(doc, meta=doc.meta | {"unread_pages": ",".join(map(str, unread))}) if unread else doc
+        return replace(doc, meta=doc.meta | {"unread_pages": ", ".join(map(str, unread))}) if unread else doc
     if suffix in _IMAGES:
         return parse_lines(image_lines(path, ocr), path.name)
     text = read_text(path)
@@ -262,7 +262,7 @@ def load_sources(
         if unread := doc.meta.get("unread_pages"):
             # Indexed, but the person adding it should know what it lacks.
             problems.append(
-                f"{source.name}: pages {unread.replace(',', ', ')} have no text layer (scans?) and OCR is off "
+                f"{source.name}: pages {unread} have no text layer (scans?) and OCR is off "
                 "(Settings.ocr): indexed without them"
             )
         text_bytes = sum(len(p.text.encode()) for p in doc.paragraphs)

@@ -24,7 +24,7 @@ from .citations import without_document_numbers
 from .documents import Document
 from .embeddings import Embedder
 from .index import Index
-from .lexical import coverage
+from .lexical import coverage, tagged_words
 from .question import NUMBER, PLACES, read
 from .retrieval import Hit, stretched
 
@@ -158,18 +158,8 @@ def names_person(sentence: str) -> bool:
     """Whether the sentence names someone: a personal name (jieba's part of
     speech nr) followed by a title, as official documents write people
     (安伟书记、何雄市长); 由常务副市长兼任 names a post, not a person."""
-    return any(w.flag == "nr" and _TITLE.fullmatch(n.word) for w, n in itertools.pairwise(_posseg().cut(sentence)))
-
-
-@functools.lru_cache(maxsize=1)
-def _posseg():
-    import logging
-
-    import jieba
-    import jieba.posseg
-
-    jieba.setLogLevel(logging.WARNING)
-    return jieba.posseg
+    words = tagged_words(sentence)
+    return any(flag == "nr" and _TITLE.fullmatch(title) for (_, flag), (title, _) in itertools.pairwise(words))
 
 
 @functools.lru_cache(maxsize=256)

@@ -155,6 +155,14 @@ def tokenize(text: str) -> list[str]:
     return tokens + _NUMBER.findall(text)
 
 
+def tagged_words(text: str) -> list[tuple[str, str]]:
+    """The text's words with their parts of speech (jieba's: nr a personal name)."""
+    import jieba.posseg
+
+    _jieba()
+    return [(w.word, w.flag) for w in jieba.posseg.cut(text)]
+
+
 def text_tokens(text: str) -> list[str]:
     """What a text is indexed as: `index_tokens`, or a placeholder for a text
     without any (bm25s needs every text to have a token)."""
