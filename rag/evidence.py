@@ -143,7 +143,7 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
             kept *= _CONTRASTED
         if r.unit and not _in_unit(sentence, about, r.unit):
             kept *= _OTHER_UNIT
-        if r.person and not names_person(sentence):
+        if r.person and not any(r.person in c and names_person(c) for c in _CLAUSE.findall(sentence)):
             kept *= _OTHER_UNIT  # a person is the kind of answer asked, as a unit is (question.py)
         lists = r.lists and _lists_about(sentence, r.topic)
         out.append(Evidence(sentence, doc_id, number, score * kept, ranks[row], lists, fit * kept))

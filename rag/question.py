@@ -277,7 +277,11 @@ def question_parts(question: str, most: int = 4) -> list[str]:
 # title before 是谁 or 叫什么; 谁来牵头 and 归谁管 are answered by a department.
 # Chosen on h5's t088 (the Xinxiang group's 组长, never named); on h6, not
 # chosen on, s025 was refused too, and gold's 组长是谁 (安伟、何雄) still answered.
-_ASKS_PERSON = re.compile(r"(?:长|主任|书记|主席|负责人)(?:是谁|叫什么|叫啥|的名字|姓什么)")
+# The name must sit in a clause holding the title asked for (rag/evidence.py):
+# chosen on calibration's c009 (办公室主任叫什么名字, answered with the clause
+# naming the two 组长); on h5 and h6, not chosen on, t079 and s007 were refused
+# too, and no answerable item of any set moved.
+_ASKS_PERSON = re.compile(r"(长|主任|书记|主席|负责人)(?:是谁|叫什么|叫啥|的名字|姓什么)")
 
 # A question asking for items (哪些, 哪几个, 有什么, 分为): a list answers it.
 _ASKS_LIST = re.compile(r"哪些|哪几|有什么|有啥|有哪|分为|分成|包括什么|包括哪")
@@ -295,7 +299,7 @@ class Reading:
     unit: str | None  # a pattern for a figure in the unit asked for
     contrasts: tuple[tuple[str, str], ...]  # (asked, other side) pairs, see rag/synonyms.py
     lists: bool  # asks for items
-    person: bool = False  # asks for a person by name
+    person: str = ""  # the title of the person asked for by name (组长, 主任), if any
 
 
 def read(question: str, synonyms: Synonyms) -> Reading:
@@ -309,5 +313,5 @@ def read(question: str, synonyms: Synonyms) -> Reading:
         figure_units(question),
         tuple(contrasted(question)),
         bool(_ASKS_LIST.search(question)),
-        bool(_ASKS_PERSON.search(question)),
+        next((m.group(1) for m in _ASKS_PERSON.finditer(question)), ""),
     )

@@ -55,3 +55,13 @@ def test_who_or_which_day_is_not_answered_by_a_sentence_without_one(fake_pipelin
         ("高新区黄河工作领导小组的组长是谁?", "高新区黄河工作领导小组怎么建立?", "工作领导小组,建立工作推进机制"),
     ]:
         assert support(pipe, asked, part) < 0.7 * support(pipe, plain, part)
+
+
+def test_a_person_asked_for_is_named_in_the_clause_of_their_title(fake_pipeline):
+    pipe = fake_pipeline()
+    # One sentence names the two 组长 (安伟书记、何雄市长) and, in a clause of its
+    # own, the 办公室主任 only by post (由常务副市长兼任办公室主任).
+    part = "由常务副市长兼任办公室主任"
+    plain = support(pipe, "郑州双碳领导小组是怎么安排的?", part)
+    assert support(pipe, "郑州双碳领导小组的组长是谁?", part) > 0.9 * plain
+    assert support(pipe, "郑州双碳领导小组办公室主任是谁?", part) < 0.7 * plain
