@@ -25,7 +25,7 @@ from .documents import Document
 from .embeddings import Embedder
 from .index import Index
 from .lexical import coverage, tagged_words
-from .question import NUMBER, PLACES, read
+from .question import DATE, NUMBER, PLACES, YEAR, read
 from .retrieval import Hit, stretched
 
 
@@ -78,12 +78,31 @@ def _lists_about(sentence: str, topic) -> bool:
     return any(LIST_ITEMS.search(c) and coverage(topic, c) >= 0.5 for c in _CLAUSE.findall(sentence))
 
 
-def _in_unit(sentence: str, about: list[str], unit: str) -> bool:
+def _in_unit(sentence: str, about: list[str], unit: str, day: bool) -> bool:
     """Whether the sentence gives a figure in the unit asked for: in one of its
     clauses `about` what is asked, if any (一般公共预算收入增长3.1% doesn't answer
     多少亿 because 外资2.3亿美元 follows); else anywhere in it, since a figure
-    often sits in a clause that doesn't name the subject (新增通车里程106.9公里)."""
-    return any(re.search(unit, c) for c in about) if about else bool(re.search(unit, sentence))
+    often sits in a clause that doesn't name the subject (新增通车里程106.9公里).
+    Not so for a day: 2024年1月 in a sentence about the 规划 that came out then
+    doesn't date the 豫商大会 named beside it; only a dated line of its own
+    (发布日期:2020-04-02, a signature's 2023年7月20日) does without naming it.
+    Chosen on h6's s003; on h7, not chosen on, t039 (the same near miss) was
+    refused too, and no answerable item of any set moved."""
+    if about:
+        return any(re.search(unit, c) for c in about)
+    return bool(re.search(unit, sentence)) and (not day or len(sentence) <= _DATED_LINE)
+
+
+_DATED_LINE = 20  # characters: a label and a date, a signature's date
+_WHEN_WORDS = frozenset(["前", "后", "之前", "之后", "以前", "以后"])
+
+
+def says_when(sentence: str) -> bool:
+    """Whether the sentence says when: a year, a day, or a time word (jieba's
+    part of speech t: 年底, 目前) or 前/后 after what is done (规划审批前)."""
+    if YEAR.search(sentence) or re.search(DATE, sentence):
+        return True
+    return any(flag == "t" or (flag == "f" and word in _WHEN_WORDS) for word, flag in tagged_words(sentence))
 
 
 def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: Embedder) -> list[Evidence]:
@@ -141,8 +160,10 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
             kept *= _OFF_TOPIC_FIGURE
         if any(other in sentence and asked not in sentence for asked, other in r.contrasts):
             kept *= _CONTRASTED
-        if r.unit and not _in_unit(sentence, about, r.unit):
+        if r.unit and not _in_unit(sentence, about, r.unit, r.day):
             kept *= _OTHER_UNIT
+        if r.when and not says_when(sentence):
+            kept *= _OTHER_UNIT  # a time is the kind of answer asked, as a unit is
         if r.person and not any(r.person in c and names_person(c) for c in _CLAUSE.findall(sentence)):
             kept *= _OTHER_UNIT  # a person is the kind of answer asked, as a unit is (question.py)
         lists = r.lists and _lists_about(sentence, r.topic)

@@ -198,6 +198,13 @@ _ASKS_WHEN_DONE = re.compile(r"(?:什么时候|啥时候|何时|哪天|几月).*
 # (暖气几号开始供), 6/8 → 7/8 unanswerable refused, and no answerable item of
 # gold, dev or h2-h4 was refused for it.
 _ASKS_DAY = re.compile(r"哪天|哪一天|哪日|几号|几月|几日|日期")
+# A day of a month, not a number or a name (第20230294号提案, 〔2020〕26号, 6号线).
+DATE = r"(?<![\d〕第])\d{1,2}\s*(?:月|日|号(?!线))|\d-\d{1,2}-\d"
+# When, with no unit asked (啥时候印发的, 什么时候举办): a date or a time word
+# answers it (2024年1月, 年底前, 规划审批前; rag/evidence.py). Chosen on h6's s048
+# and s071; on gold and h7, not chosen on, g048 (黄河方案啥时候发的) now cites
+# its 发布日期 and t072 (市运会啥时候开幕) is refused.
+_ASKS_WHEN = re.compile(r"什么时候|啥时候|何时|什么时间")
 
 
 def figure_units(question: str) -> str | None:
@@ -207,9 +214,10 @@ def figure_units(question: str) -> str | None:
         units |= dict.fromkeys(unit for measure, unit in _MEASURES if measure.search(question))
     if _ASKS_WHEN_DONE.search(question):
         units["年|月"] = None
+    figures = [rf"\d[\d.]*\s*(?:[万亿千百])?(?:{'|'.join(units)})"] if units else []
     if _ASKS_DAY.search(question):
-        units[r"月|日|号|-\d{1,2}-\d"] = None
-    return rf"\d[\d.]*\s*(?:[万亿千百])?(?:{'|'.join(units)})" if units else None
+        figures.append(DATE)
+    return "|".join(figures) or None
 
 
 _TIME_WORDS = frozenset(
@@ -300,6 +308,8 @@ class Reading:
     contrasts: tuple[tuple[str, str], ...]  # (asked, other side) pairs, see rag/synonyms.py
     lists: bool  # asks for items
     person: str = ""  # the title of the person asked for by name (组长, 主任), if any
+    day: bool = False  # asks which day
+    when: bool = False  # asks when, in no unit: a date or a time word answers
 
 
 def read(question: str, synonyms: Synonyms) -> Reading:
@@ -314,4 +324,6 @@ def read(question: str, synonyms: Synonyms) -> Reading:
         tuple(contrasted(question)),
         bool(_ASKS_LIST.search(question)),
         next((m.group(1) for m in _ASKS_PERSON.finditer(question)), ""),
+        bool(_ASKS_DAY.search(question)),
+        bool(_ASKS_WHEN.search(question)) and not _ASKS_WHEN_DONE.search(question),
     )

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.evidence import gather_evidence, names_person
+from rag.evidence import gather_evidence, names_person, says_when
 
 
 def test_a_figure_about_the_other_side_does_not_answer(fake_pipeline):
@@ -13,9 +13,9 @@ def test_a_figure_about_the_other_side_does_not_answer(fake_pipeline):
     assert spending.support < revenue.support * 0.6
 
 
-def support(pipe, question: str, sentence_part: str) -> float:
+def support(pipe, question: str, sentence_part: str, top_k: int | None = None) -> float:
     """The score of the evidence sentence holding `sentence_part`, for the question."""
-    evidence = gather_evidence(question, pipe.retrieve(question), pipe.index, pipe.embedder)
+    evidence = gather_evidence(question, pipe.retrieve(question, top_k=top_k), pipe.index, pipe.embedder)
     return next(e.score for e in evidence if sentence_part in e.sentence)
 
 
@@ -65,3 +65,25 @@ def test_a_person_asked_for_is_named_in_the_clause_of_their_title(fake_pipeline)
     plain = support(pipe, "郑州双碳领导小组是怎么安排的?", part)
     assert support(pipe, "郑州双碳领导小组的组长是谁?", part) > 0.9 * plain
     assert support(pipe, "郑州双碳领导小组办公室主任是谁?", part) < 0.7 * plain
+
+
+def test_a_time_says_when():
+    assert says_when("在规划审批前完成规划环评审查") and says_when("2024年1月,省委、省政府印发《郑州都市圈发展规划》")
+    assert says_when("发布日期:2020-04-02") and says_when("力争年底建成投用")
+    assert not says_when("办好第十二届市运会、中国郑州少林武术节等重大赛事") and not says_when("位居全省前列")
+
+
+def test_a_day_is_dated_in_a_clause_about_what_is_asked(fake_pipeline):
+    pipe = fake_pipeline()
+    # 2024年1月 dates the 规划 its sentence is about, not the 豫商大会 named in the paragraph.
+    part = "2024年1月,省委、省政府印发"
+    asked, plain = "2024全球豫商大会都市圈产业对接会是哪天开的?", "2024全球豫商大会都市圈产业对接会是怎么开的?"
+    assert support(pipe, asked, part, top_k=10) < 0.7 * support(pipe, plain, part, top_k=10)
+
+
+def test_when_is_answered_by_a_sentence_that_says_when(fake_pipeline):
+    pipe = fake_pipeline()
+    asked, plain = "郑州都市圈发展规划是什么时候印发的?", "郑州都市圈发展规划是怎么印发的?"
+    dated, undated = "2024年1月,省委、省政府印发", "郑州市围绕落实《郑州都市圈发展规划》"
+    assert support(pipe, asked, dated) > 0.8 * support(pipe, plain, dated)
+    assert support(pipe, asked, undated) < 0.7 * support(pipe, plain, undated)

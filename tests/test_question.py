@@ -67,6 +67,16 @@ def test_the_unit_asked_for():
     # which day wants a date, written either way
     assert answers("答复是哪天?", "2023年7月20日") and answers("哪天发布的?", "发布日期:2020-04-02")
     assert not answers("市运会几号开幕?", "办好第十二届市运会") and not answers("哪天开的?", "2021-2025年")
+    # a number or a name is no day of a month
+    assert not any(answers("哪天答复的?", t) for t in ["第20230294号提案", "新开〔2020〕26号", "6号线一期"])
+
+
+def test_when_is_asked_without_a_unit():
+    # 啥时候 with no unit: a date or a time word answers (rag/evidence.py says_when) ...
+    assert read("环保评估是啥时候做?", None).when and read("规划是什么时候印发的?", None).when
+    # ... while a completion asks for a year or a month, as a unit
+    assert not read("T3线啥时候能通车?", None).when and figure_units("T3线啥时候能通车?")
+    assert not read("哪天发布的?", None).when and read("哪天发布的?", None).day
     assert figure_units("郑州有哪几家企业入选?") is None  # asks for the companies, not a count of 家
 
 
