@@ -178,9 +178,13 @@ def resolve_follow_up(question: str, history: Sequence[str]) -> str:
 _ASKS_NUMBER = re.compile(r"多少|(?<![哪好])几[个所家座条项万千亿年岁%]|几$|几\?|比例|百分之|多大|多高|多长|多快|占比")
 
 # Units a question can ask a figure in (多少亿, 几家, 多少钱, 哪一年), with the units
-# that answer it; 个 and bare 多少 fit any figure.
+# that answer it; 个 and bare 多少 fit any figure. 元 itself (多少元, 多少亿美元)
+# was missing beside 钱: added on h5's t093 (人均可支配收入多少元, which the plan
+# gives only as 与经济增长同步); no answerable item of any set moved.
 _UNITS = {"钱": "元", "点": "点|时"}
-_ASKS_UNIT = re.compile(r"(?:多少|(?<![哪好])几)(亿|万|公里|平方米|吨|套|张|家|件|辆|所|座|班|钱|岁|点)|哪一?(年)")
+_ASKS_UNIT = re.compile(
+    r"(?:多少|(?<![哪好])几)([万亿]?美?元|亿|万|公里|平方米|吨|套|张|家|件|辆|所|座|班|钱|岁|点)|哪一?(年)"
+)
 # What is measured fixes the unit too, whatever the question word: 占地多大 wants
 # 亩 or 平方米. Not so for its change, which may come as a share (面积增长百分之五).
 _MEASURES = (

@@ -55,6 +55,8 @@ def test_the_unit_asked_for():
         return bool(re.search(figure_units(question), text))
 
     assert answers("投了多少钱?", "总投资110亿元") and not answers("投了多少钱?", "增长6%")
+    assert answers("人均收入是多少元?", "达到4.5万元") and not answers("人均收入是多少元?", "与经济增长同步")
+    assert answers("外资是多少亿美元?", "2.3亿美元") and not answers("外资是多少亿美元?", "总额8000亿元")
     assert answers("哪一年实现碳达峰?", "2030年前实现碳达峰") and not answers("哪年实现碳达峰?", "10个试点园区")
     # what is measured fixes the unit: an area, a capacity, a share, a completion date
     assert answers("产业园占地有多大?", "占地面积200亩") and not answers("产业园占地有多大?", "总投资20.5亿元")
