@@ -57,7 +57,7 @@ from .builds import BuildError, unwritable
 from .chunks import Chunk, chunk_document
 from .citations import split_sentences
 from .documents import Document, Paragraph, load_sources
-from .embeddings import Embedder, embedder_for
+from .embeddings import Embedder, EmbeddingError, embedder_for
 from .headings import heading_level
 from .ocr import default_recognizer
 from .settings import Settings
@@ -92,6 +92,17 @@ class Index:
             return self.documents[name]
         names = "、".join(sorted(self.documents))
         raise ValueError(f"没有名为 {name!r} 的文件 (unknown document); 可选的文件: {names}")
+
+    def require_dim(self, vectors: np.ndarray) -> None:
+        """EmbeddingError unless the vectors are as long as the index's: another
+        model behind the same embedding server URL gives vectors of another
+        length, which no search of this index can take."""
+        have, got = self.sentence_vectors.shape[1], vectors.shape[1]
+        if len(vectors) and got != have:
+            raise EmbeddingError(
+                f"the embedder now gives {got}-dimensional vectors, the index holds {have}-dimensional ones "
+                f"(another model behind the same URL?); rebuild it: python -m rag index"
+            )
 
     @functools.cached_property
     def synonyms(self) -> Synonyms:
@@ -234,6 +245,9 @@ def update(
     new_sentences = [s for (_, _, s), r in zip(sentences, old_sentences) if r is None]
     vectors = embed_texts(new_chunks, embedder, "chunks", progress)
     sentence_vectors = embed_texts(new_sentences, embedder, "sentences", progress)
+    if live:
+        live.require_dim(vectors)
+        live.require_dim(sentence_vectors)
 
     dim = int(live.sentence_vectors.shape[1] if live else (vectors if len(new_chunks) else sentence_vectors).shape[1])
     base = live.search if live else empty_backend(settings, dim)

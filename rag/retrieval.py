@@ -82,6 +82,7 @@ class Retriever:
         chunks = self.index.chunks
         pool = max(_POOL, top_k * 4)
         q = self.embedder.embed([question], "query")
+        self.index.require_dim(q)
         dense = self.index.search.dense(q[0], pool, doc)
         lexical = self.index.search.lexical(question, pool, doc)
 

