@@ -112,6 +112,15 @@ def focus(sentence: str, topic) -> str:
     return shown if shown.endswith(("。", "！", "？", "……")) else shown + "。"
 
 
+_APART = "；"  # after a line without an end mark (发布日期:2020-04-02), before the next
+_ENDED = re.compile(r"[。！？；!?;…]\s*$")
+
+
+def _marked(shown: str, n: int) -> str:
+    """A shown sentence with its citation marker, set apart from the next one."""
+    return f"{shown}[{n}]" + ("" if _ENDED.search(shown) else _APART)
+
+
 _COMPLETE = re.compile(r"(?:[。！？；!?;]|\[\d{1,2}\])\s*$")
 
 
@@ -266,7 +275,7 @@ class Composer:
             shown_as[body] = focus(body, topic)
             if key not in cited:
                 cited.append(key)
-            return f"{shown_as[body]}[{cited.index(key) + 1}]"
+            return _marked(shown_as[body], cited.index(key) + 1)
 
         # The best evidence sentence (one per part) leads, shown at once. Left
         # to choose the first sentence too, the 270M model often took a weaker
@@ -311,7 +320,7 @@ class Composer:
         if unanswered:
             yield PART_UNANSWERED
 
-        text = "".join(f"{shown_as[s]}[{cited.index(k) + 1}]" for s, k in kept)
+        text = "".join(_marked(shown_as[s], cited.index(k) + 1) for s, k in kept).removesuffix(_APART)
         quotes = {k: s for s, k in reversed(kept)}
         citations = tuple(self._citation(d, n, quotes[(d, n)]) for d, n in cited)
         short = ""

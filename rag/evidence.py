@@ -93,6 +93,7 @@ def _in_unit(sentence: str, about: list[str], unit: str, day: bool) -> bool:
     return bool(re.search(unit, sentence)) and (not day or len(sentence) <= _DATED_LINE)
 
 
+_NUMBERED = re.compile(r"[〔﹝\[［]\d{4}[〕﹞\]］]\d+号")  # a document number: 新开〔2020〕26号
 _DATED_LINE = 20  # characters: a label and a date, a signature's date
 _WHEN_WORDS = frozenset(["前", "后", "之前", "之后", "以前", "以后"])
 
@@ -147,12 +148,18 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
             continue
         seen.add(sentence)
         doc = index.documents[doc_id]
+        said = sentence
+        if r.particulars and particulars_line(sentence, doc, r.particulars):
+            # The line stating the document's number or date says what it is
+            # about only through the document: read it with its title, and as
+            # close to the question as the passage holding it.
+            said, d = f"{doc.title} {sentence}", max(d, hits[ranks[row]].dense)
         context = f"{doc.title} {doc.paragraph(number).section} {sentence}"
         semantic = _SEMANTIC * stretched(d) + 0.10 / (1 + ranks[row])
         context_covered = 0.4 * coverage(r.weights, context)
-        score = _LEXICAL * (0.6 * coverage(r.weights, sentence) + context_covered) + semantic
-        fit = _LEXICAL * (0.6 * coverage(own[doc_id], sentence) + context_covered) + semantic
-        about = _figure_clauses(sentence, r.topic) if r.numeric or r.unit else []
+        score = _LEXICAL * (0.6 * coverage(r.weights, said) + context_covered) + semantic
+        fit = _LEXICAL * (0.6 * coverage(own[doc_id], said) + context_covered) + semantic
+        about = _figure_clauses(said, r.topic) if r.numeric or r.unit else []
         kept = 1.0
         if r.numeric and not about:
             # Asked for a figure: a sentence whose figures are about something
@@ -164,12 +171,34 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
             kept *= _OTHER_UNIT
         if r.when and not says_when(sentence):
             kept *= _OTHER_UNIT  # a time is the kind of answer asked, as a unit is
+        if r.particulars == "number" and not _NUMBERED.search(sentence):
+            kept *= _OTHER_UNIT  # a document number is the kind of answer asked, as a unit is
         if r.person and not any(r.person in c and names_person(c) for c in _CLAUSE.findall(sentence)):
             kept *= _OTHER_UNIT  # a person is the kind of answer asked, as a unit is (question.py)
         lists = r.lists and _lists_about(sentence, r.topic)
         out.append(Evidence(sentence, doc_id, number, score * kept, ranks[row], lists, fit * kept))
     out.sort(key=lambda e: e.fit, reverse=True)
     return out
+
+
+def particulars_line(sentence: str, doc: Document, asked: str) -> bool:
+    """Whether the sentence is a short line giving the document's number
+    (asked "number": 新开〔2020〕26号) or a date of its issue or signature
+    (asked "date": 发布日期:2020-04-02, 2020年3月25日)."""
+    if len(sentence) > _DATED_LINE:
+        return False
+    if asked == "number":
+        return bool(doc.doc_no) and doc.doc_no in sentence
+    return any(d in sentence for iso in (doc.date, doc.written) if iso for d in _written_dates(iso))
+
+
+def _written_dates(iso: str) -> list[str]:
+    """The ways a date is written: 2020-04-02, 2020年4月2日, 2020年04月02日."""
+    parts = iso[:10].split("-")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return [iso]
+    y, m, d = parts
+    return [iso[:10], f"{y}年{int(m)}月{int(d)}日", f"{y}年{m}月{d}日"]
 
 
 _TITLE = re.compile(r"书记|市长|省长|区长|县长|主任|局长|部长|主席|组长|委员|同志|院士|教授")

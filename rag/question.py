@@ -209,6 +209,17 @@ DATE = r"(?<![\d〕第])\d{1,2}\s*(?:月|日|号(?!线))|\d-\d{1,2}-\d"
 # and s071; on gold and h7, not chosen on, g048 (黄河方案啥时候发的) now cites
 # its 发布日期 and t072 (市运会啥时候开幕) is refused.
 _ASKS_WHEN = re.compile(r"什么时候|啥时候|何时|什么时间")
+_ASKS_WHEN_OR_DAY = re.compile(f"{_ASKS_WHEN.pattern}|{_ASKS_DAY.pattern}")
+
+
+# A question about a document's own particulars: its number (文号是多少) or
+# when it was issued or signed (啥时候发的, 落款日期是哪天). The line that
+# states them (新开〔2020〕26号, 发布日期:2020-04-02) names nothing else, so it
+# is read with the document's title (rag/evidence.py). Chosen on gold's g048 and
+# h6's s056; on h5 (t042) and calibration (c017), not chosen on, both parts
+# (文号 and 哪天发布) are now answered, and no item of any set was lost.
+_ASKS_DOC_NO = re.compile(r"文号|发文字号")
+_ASKS_ISSUED = re.compile(r"发的|发布|印发|下发|落款|成文")
 
 
 def figure_units(question: str) -> str | None:
@@ -314,6 +325,7 @@ class Reading:
     person: str = ""  # the title of the person asked for by name (组长, 主任), if any
     day: bool = False  # asks which day
     when: bool = False  # asks when, in no unit: a date or a time word answers
+    particulars: str = ""  # asks a document's "number" (文号) or "date" of issue, if either
 
 
 def read(question: str, synonyms: Synonyms) -> Reading:
@@ -330,4 +342,11 @@ def read(question: str, synonyms: Synonyms) -> Reading:
         next((m.group(1) for m in _ASKS_PERSON.finditer(question)), ""),
         bool(_ASKS_DAY.search(question)),
         bool(_ASKS_WHEN.search(question)) and not _ASKS_WHEN_DONE.search(question),
+        _particulars(question),
     )
+
+
+def _particulars(question: str) -> str:
+    if _ASKS_DOC_NO.search(question):
+        return "number"
+    return "date" if _ASKS_ISSUED.search(question) and _ASKS_WHEN_OR_DAY.search(question) else ""

@@ -87,3 +87,15 @@ def test_when_is_answered_by_a_sentence_that_says_when(fake_pipeline):
     dated, undated = "2024年1月,省委、省政府印发", "郑州市围绕落实《郑州都市圈发展规划》"
     assert support(pipe, asked, dated) > 0.8 * support(pipe, plain, dated)
     assert support(pipe, asked, undated) < 0.7 * support(pipe, plain, undated)
+
+
+def test_a_documents_number_or_date_is_answered_by_the_line_stating_it(fake_pipeline):
+    pipe = fake_pipeline()
+    for question, line in [
+        ("新乡高新区那个黄河生态保护实施方案的文号是多少?", "新开〔2020〕26号"),
+        ("新乡高新区推进黄河流域生态保护那个方案,文号是啥?", "新开〔2020〕26号"),
+        ("新乡高新区这个黄河保护方案是啥时候发的?", "发布日期:2020-04-02"),
+    ]:
+        answer = pipe.ask(question)
+        # led by the line, set apart from what follows (it has no end mark of its own)
+        assert answer.text.startswith(f"{line}[1]；") and not answer.refused, answer.text

@@ -73,6 +73,13 @@ def test_the_unit_asked_for():
     assert not any(answers("哪天答复的?", t) for t in ["第20230294号提案", "新开〔2020〕26号", "6号线一期"])
 
 
+def test_a_documents_particulars_are_asked_for():
+    assert read("黄河实施方案的文号是多少?", None).particulars == "number"
+    assert read("这个方案是啥时候发的?", None).particulars == "date"
+    assert read("通知的落款日期是哪天?", None).particulars == "date"
+    assert read("第十二届市运会啥时候开?", None).particulars == ""  # when an event is, not a document
+
+
 def test_when_is_asked_without_a_unit():
     # 啥时候 with no unit: a date or a time word answers (rag/evidence.py says_when) ...
     assert read("环保评估是啥时候做?", None).when and read("规划是什么时候印发的?", None).when
