@@ -230,3 +230,15 @@ def test_extracted_answers_add_close_candidates_without_the_model(fake_pipeline,
     assert pipe._llm.prompts == []  # never asked
     assert "7%左右" in answer.text and "接管" not in answer.text
     assert 1 < len(re.findall(r"\[\d+\]", answer.text)) <= pipe.settings.max_answer_sentences
+
+
+def test_asked_for_a_list_the_item_sentences_after_the_lead_follow_it_in_order(fake_pipeline):
+    # 我市依然面临一些困难和挑战。一是…。二是…。三是…。: the items are short
+    # sentences of the lead's own paragraph, too short to be evidence themselves.
+    answer = fake_pipeline().ask("去年郑州发展面临哪些困难和挑战?")
+    items = ["一是经济微观主体活力不足。", "二是产业核心竞争力偏弱。", "三是风险隐患有待化解。"]
+    assert all(item in answer.text for item in items), answer.text
+    assert [answer.text.index(item) for item in items] == sorted(answer.text.index(item) for item in items)
+    assert {c.paragraph for c in answer.citations} == {answer.citations[0].paragraph}
+    # not asked for a list, the lead stays alone
+    assert "二是" not in fake_pipeline().ask("去年郑州发展面临困难和挑战吗?").text
