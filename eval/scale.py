@@ -202,7 +202,7 @@ def retrieval_scale(pipe: Pipeline, dense, questions: list[str]) -> dict:
     started = time.perf_counter()
     lexical = LexicalIndex.build([c.embed_text for c in chunks])
     lexical_s = time.perf_counter() - started
-    search = FaissBM25(dense, np.arange(n), lexical, [c.doc for c in chunks])  # a vector per chunk
+    search = FaissBM25(dense, lexical, [c.doc for c in chunks])
     big = Index(base.documents, chunks, search, base.sentences, base.sentence_vectors, base.manifest)
     retriever = Retriever(big, pipe.embedder, pipe.settings)
     retriever.retrieve(questions[0])  # models and cached tables load outside the timings

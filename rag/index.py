@@ -12,21 +12,11 @@ Layout of the index folder:
                                   (answer evidence is scored per sentence, see
                                   rag/answering.py; embedding them here keeps
                                   that off the question's critical path)
-        dense.faiss, dense_owners.npy, lexical/
-                                  the default search engine's files (FAISS over
-                                  the chunks' passage vectors and the chunk of
-                                  each; BM25 statistics and tokens, see
+        dense.faiss, lexical/     the default search engine's files (FAISS over
+                                  unit vectors; BM25 statistics and tokens, see
                                   rag/lexical.py); another engine keeps its data
                                   elsewhere and names it in the manifest
                                   (rag/backends/)
-
-Chunks are not embedded: a chunk is searched by its sentences' vectors (one
-passage vector each: the sentence's vector plus `_TITLE_WEIGHT` times its
-document title's, normalised), and scores its best one. Each distinct title is
-embedded once; a chunk holding no evidence sentence (a heading alone) is
-embedded as its own text. Measured on the seeds (eval/README.md, "Why ours is
-slower"): that embeds 23.8k tokens instead of 55.6k (chunks and sentences); what
-it costs in answers is measured there too.
 
 `<key>` hashes everything the build depends on: the embedder, the chunk
 settings (`structure` included), the index type and the SHA-256 of every source
@@ -76,12 +66,8 @@ from .synonyms import Synonyms
 
 log = logging.getLogger("rag")
 
-FORMAT_VERSION = 15  # bump when the layout, parsing, chunk or lexical logic changes
+FORMAT_VERSION = 14  # bump when the layout, parsing, chunk or lexical logic changes
 _BATCH = 32
-# Weight of the document title's vector in a sentence's passage vector: 0.3 to
-# 0.4 gave the same recall on every set (gold, dev, h2-h6, calibration), 0.25
-# and 0.5 less; without the title, R@1 fell by 0.02 pooled.
-_TITLE_WEIGHT = 0.35
 
 
 class IndexUnavailable(RuntimeError):
@@ -117,27 +103,13 @@ class Index:
         """Rows of `sentences` that belong to one paragraph."""
         return self._sentence_rows.get((doc, number), range(0))
 
-    def chunk_sentences(self, chunk: Chunk) -> list[int]:
-        """Rows of `sentences` that lie inside the chunk's text."""
-        return held_sentences(chunk, self.sentences, self._sentence_rows)
-
     @functools.cached_property
     def _sentence_rows(self) -> dict[tuple[str, int], range]:
-        return paragraph_rows(self.sentences)
-
-
-def paragraph_rows(sentences: list[tuple[str, int, str]]) -> dict[tuple[str, int], range]:
-    """(doc, paragraph number) → its rows of `sentences`."""
-    rows: dict[tuple[str, int], range] = {}
-    for i, (doc, number, _) in enumerate(sentences):
-        r = rows.get((doc, number))
-        rows[(doc, number)] = range(r.start, i + 1) if r else range(i, i + 1)
-    return rows
-
-
-def held_sentences(chunk: Chunk, sentences: list[tuple[str, int, str]], rows: dict) -> list[int]:
-    """Rows of `sentences` inside the chunk's text (a piece of a split paragraph holds some of its sentences)."""
-    return [r for n in chunk.paragraphs for r in rows.get((chunk.doc, n), ()) if sentences[r][2] in chunk.text]
+        rows: dict[tuple[str, int], range] = {}
+        for i, (doc, number, _) in enumerate(self.sentences):
+            r = rows.get((doc, number))
+            rows[(doc, number)] = range(r.start, i + 1) if r else range(i, i + 1)
+        return rows
 
 
 def _is_label(sentence: str) -> bool:
@@ -258,13 +230,12 @@ def update(
             old_sentences += [None] * len(said)
     if not chunks:
         raise IndexUnavailable(f"no readable documents in {settings.docs_dir}")
+    new_chunks = [c.embed_text for c, r in zip(chunks, old_rows) if r is None]
     new_sentences = [s for (_, _, s), r in zip(sentences, old_sentences) if r is None]
-    fresh = embed_texts(new_sentences, embedder, "sentences", progress)
-    dim = int(live.sentence_vectors.shape[1] if live else fresh.shape[1] if len(new_sentences) else 0)
-    sentence_vectors = _assemble(live.sentence_vectors if live else None, old_sentences, fresh, dim)
-    new_chunks = [c for c, r in zip(chunks, old_rows) if r is None]
-    passages = _passages(new_chunks, sentences, sentence_vectors, embedder, settings.structure, progress)
-    dim = dim or int(passages[0].shape[1])
+    vectors = embed_texts(new_chunks, embedder, "chunks", progress)
+    sentence_vectors = embed_texts(new_sentences, embedder, "sentences", progress)
+
+    dim = int(live.sentence_vectors.shape[1] if live else (vectors if len(new_chunks) else sentence_vectors).shape[1])
     base = live.search if live else empty_backend(settings, dim)
     now = time.strftime("%Y-%m-%dT%H:%M:%S")
     added = live.manifest.get("added", {}) if live else {}
@@ -279,37 +250,11 @@ def update(
     return Index(
         documents={d.id: d for d in docs},
         chunks=chunks,
-        search=base.updated(chunks, old_rows, passages, {d.id: d for d in docs}),
+        search=base.updated(chunks, old_rows, vectors, {d.id: d for d in docs}),
         sentences=sentences,
-        sentence_vectors=sentence_vectors,
+        sentence_vectors=_assemble(live.sentence_vectors if live else None, old_sentences, sentence_vectors, dim),
         manifest=manifest,
     )
-
-
-def _passages(
-    chunks: list[Chunk],
-    sentences: list[tuple[str, int, str]],
-    vectors: np.ndarray,
-    embedder: Embedder,
-    structure: bool,
-    progress: bool,
-) -> list[np.ndarray]:
-    """Each chunk's passage vectors: its sentences' vectors, each with its
-    document title's (`structure`), normalised; a chunk holding no sentence,
-    its own text's vector. Embeds each distinct title and lone chunk once."""
-    rows = paragraph_rows(sentences)
-    held = [held_sentences(c, sentences, rows) for c in chunks]
-    texts = [*(c.title for c in chunks if structure), *(c.embed_text for c, h in zip(chunks, held) if not h)]
-    texts = list(dict.fromkeys(texts))
-    embedded = dict(zip(texts, embed_texts(texts, embedder, "titles", progress)))
-    out = []
-    for c, h in zip(chunks, held):
-        if not h:
-            out.append(embedded[c.embed_text][None, :])
-            continue
-        v = vectors[h] + (_TITLE_WEIGHT * embedded[c.title] if structure else 0.0)
-        out.append((v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)).astype(np.float32))
-    return out
 
 
 def _assemble(old: np.ndarray | None, rows: list[int | None], new: np.ndarray, dim: int) -> np.ndarray:

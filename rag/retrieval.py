@@ -1,8 +1,7 @@
 """Find the chunks that answer a question: dense and lexical rankings, fused.
 
 Both rankings come from the index's search engine (rag/backends/: FAISS +
-bm25s, or Milvus). The dense ranking (a chunk's best sentence's cosine, the
-sentence seen with its document title: rag/index.py) catches paraphrase; the lexical
+bm25s, or Milvus). The dense ranking (cosine) catches paraphrase; the lexical
 one (BM25 over jieba words and numbers, rag/lexical.py) catches the exact
 names and figures citizens ask about. The two are fused with weighted
 reciprocal-rank fusion, which needs no score calibration between them. Asked
@@ -44,7 +43,7 @@ def stretched(cosine: float) -> float:
 class Hit:
     chunk: Chunk
     score: float  # fused score; higher is better
-    dense: float  # cosine similarity of question and the chunk's best passage (rag/index.py)
+    dense: float  # cosine similarity of question and chunk
     lexical: float  # BM25 score (0 when no word matched or it ranked below the lexical pool)
 
     @property
@@ -100,7 +99,7 @@ class Retriever:
             fused = self._rerank_cross(question, best, fused)
         best = sorted(best, key=fused.__getitem__, reverse=True)[:top_k]
         missing = [i for i in best if i not in dense]  # a lexical-only hit still reports its cosine, for refusal
-        dense |= {i: float((p @ q[0]).max()) for i, p in zip(missing, self.index.search.passages(missing))}
+        dense |= {i: float(v @ q[0]) for i, v in zip(missing, self.index.search.vectors(missing))}
         return [Hit(chunks[i], fused[i], dense[i], lexical.get(i, 0.0)) for i in best]
 
     def _rerank_local(self, question: str, q: np.ndarray, ids: list[int], fused: dict[int, float]) -> dict:
@@ -112,7 +111,7 @@ class Retriever:
         out = {}
         for i in ids:
             c = index.chunks[i]
-            rows = index.chunk_sentences(c)
+            rows = [r for n in c.paragraphs for r in index.sentence_rows(c.doc, n) if index.sentences[r][2] in c.text]
             best = 0.0
             if rows:
                 cos = index.sentence_vectors[rows] @ q

@@ -88,7 +88,7 @@ class Settings:
     # (0.5 and 1.0 measured: same recall@1, 0.5 has the better recall@5).
     rerank_weight: float = 0.5
     # FAISS index type: "flat" (exact), "hnsw" (graph, approximate) or "auto":
-    # exact below `ann_threshold` vectors (passages, a sentence each), HNSW above. Exact search over 100,000
+    # exact below `ann_threshold` chunks, HNSW above. Exact search over 100,000
     # 384-d chunks takes 6 ms on 2 cores (`python -m eval scale`), so it stays
     # under 30 ms up to about 500,000; HNSW is faster but approximate.
     index_type: str = "auto"

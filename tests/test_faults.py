@@ -66,9 +66,8 @@ def test_sigkill_mid_add_leaves_previous_index(seeds_copy, tmp_path):
     e = Recording()
     after = load_or_build(s, e, progress=False)
     assert "new.txt" in after.documents
-    new = ("口袋公园", "新文件", after.documents["new.txt"].title)
-    assert e.texts and all(any(w in t for w in new) for t in e.texts)  # only the new file is embedded
-    assert set(load(s.index_dir, identity(s, e)).search.owners.tolist()) == set(range(len(after.chunks)))
+    assert e.texts and all("口袋公园" in t or "新文件" in t for t in e.texts)  # only the new file is embedded
+    assert load(s.index_dir, identity(s, e)).search.dense_index.ntotal == len(after.chunks)
     assert not list(s.index_dir.glob(".tmp-*"))  # the killed build's leftovers are gone
 
 

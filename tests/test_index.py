@@ -34,7 +34,7 @@ def test_round_trip(seeds_copy, tmp_path):
     built = load_or_build(s, e, progress=False)
     loaded = load(s.index_dir, identity(s, e))
     assert [c.id for c in loaded.chunks] == [c.id for c in built.chunks]
-    assert set(loaded.search.owners.tolist()) == set(range(len(built.chunks)))
+    assert loaded.search.dense_index.ntotal == len(built.chunks)
     assert loaded.documents.keys() == built.documents.keys()
     assert len(loaded.sentences) == len(loaded.sentence_vectors) > 0
     manifest = json.loads((s.index_dir / (s.index_dir / "CURRENT").read_text().strip() / "manifest.json").read_text())
@@ -69,7 +69,7 @@ def test_corrupted_file_detected_and_rebuilt(seeds_copy, tmp_path, caplog):
         load(s.index_dir, identity(s, e))
     with caplog.at_level("INFO", logger="rag"):
         index = load_or_build(s, e, progress=False)
-    assert set(index.search.owners.tolist()) == set(range(len(index.chunks)))
+    assert index.search.dense_index.ntotal == len(index.chunks)
     assert "checksum" in caplog.text
 
 
@@ -272,7 +272,7 @@ def same_index(a, b):
     assert a.chunks == b.chunks and a.sentences == b.sentences
     assert np.array_equal(a.sentence_vectors, b.sentence_vectors)
     rows = range(len(a.chunks))
-    assert all(np.array_equal(x, y) for x, y in zip(a.search.passages(rows), b.search.passages(rows), strict=True))
+    assert np.array_equal(a.search.vectors(rows), b.search.vectors(rows))
     assert a.search.lexical_index.tokens == b.search.lexical_index.tokens
 
 
@@ -286,11 +286,9 @@ def test_adding_a_file_embeds_only_it_and_equals_a_full_build(seeds_copy, tmp_pa
     e = Recording()
     index, changed = refresh(s, e, progress=False)
     assert changed and "000_new.txt" in index.documents
-    added = [c for c in index.chunks if c.doc == "000_new.txt"]
-    lone = [c.embed_text for c in added if not index.chunk_sentences(c)]  # a chunk without a sentence
+    added = [c.embed_text for c in index.chunks if c.doc == "000_new.txt"]
     said = [t for d, _, t in index.sentences if d == "000_new.txt"]
-    title = index.documents["000_new.txt"].title  # embedded once, for its sentences' passages
-    assert sorted(e.texts) == sorted([*said, title, *lone])  # nothing of the other documents
+    assert sorted(e.texts) == sorted(added + said)  # nothing of the other documents
     assert index.manifest["reused_chunks"] == len(index.chunks) - len(added)
     full = build(s.with_(index_dir=tmp_path / "full"), HashingEmbedder(), progress=False)
     same_index(load(s.index_dir, identity(s, e)), full)
@@ -307,7 +305,6 @@ def test_adding_a_file_embeds_only_it_and_equals_a_full_build(seeds_copy, tmp_pa
         t
         in {c.embed_text for c in index.chunks if c.doc == gdp.name}
         | {t for d, _, t in index.sentences if d == gdp.name}
-        | {index.documents[gdp.name].title}
         for t in e.texts
     )
     same_index(index, build(s.with_(index_dir=tmp_path / "full"), HashingEmbedder(), progress=False))

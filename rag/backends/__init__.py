@@ -3,16 +3,14 @@
 An `Index` (rag/index.py) keeps its documents, paragraphs, sentences and
 sentence vectors itself, in its build folder: they are small, read per answer
 and must be the same whatever engine searches. What an engine does is search
-the chunks, densely and lexically, and take chunks in and out. A chunk is
-searched densely by its passages, one or more unit vectors (rag/index.py
-makes them from its sentences' vectors), and scores its best passage's cosine:
+the chunks, densely and lexically, and take chunks in and out:
 
 - `SearchBackend.dense` / `.lexical`: the best rows for a query vector / text,
   optionally within one document (rows are positions in `Index.chunks`);
-- `.passages(rows)`: the stored passage vectors of chunks (the cosine of a
-  lexical-only hit, and what an update reuses instead of making them again);
-- `.updated(chunks, old_rows, new_passages, documents)`: the engine over a new
-  list of chunks, each either one of this engine's rows or new; the
+- `.vectors(rows)`: stored chunk vectors (the cosine of a lexical-only hit,
+  and what an update reuses instead of embedding again);
+- `.updated(chunks, old_rows, new_vectors, documents)`: the engine over a new
+  list of chunks, each either one of this engine's rows or newly embedded; the
   engine it is called on keeps answering unchanged (questions in flight finish
   on it), so a build is made live by swapping one object;
 - `.save(folder)` writes what the build folder must hold and returns manifest
@@ -46,26 +44,26 @@ class SearchBackend(Protocol):
     name: str  # the engine, recorded in the manifest ("engine"): a build loads with its own
 
     def dense(self, query: np.ndarray, k: int, doc: str | None = None) -> dict[int, float]:
-        """Up to k rows by their best passage's cosine with the unit query vector, best first."""
+        """Up to k rows by cosine with the unit query vector, best first."""
         ...
 
     def lexical(self, query: str, k: int, doc: str | None = None) -> dict[int, float]:
         """Up to k rows with a positive BM25 score for the query, best first."""
         ...
 
-    def passages(self, rows: Sequence[int]) -> list[np.ndarray]:
-        """The stored passage vectors of these rows, in this order: one (n, dim) array each."""
+    def vectors(self, rows: Sequence[int]) -> np.ndarray:
+        """The stored unit vectors of these rows, in this order."""
         ...
 
     def updated(
         self,
         chunks: Sequence[Chunk],
         old_rows: Sequence[int | None],
-        new_passages: Sequence[np.ndarray],
+        new_vectors: np.ndarray,
         documents: Mapping[str, Document],
     ) -> SearchBackend:
         """An engine over `chunks`: chunk i is this engine's row old_rows[i], or,
-        where that is None, has the next array of new_passages. This one is unchanged."""
+        where that is None, the next row of new_vectors. This one is unchanged."""
         ...
 
     def save(self, folder: Path) -> dict:
@@ -92,7 +90,7 @@ def milvus_uri(settings: Settings) -> str:
 
 def required_files(backend: str) -> tuple[str, ...]:
     """Files of a build folder that the engine needs (checked against the manifest)."""
-    return ("dense.faiss", "dense_owners.npy", "lexical/") if backend == "faiss" else ()
+    return ("dense.faiss", "lexical/") if backend == "faiss" else ()
 
 
 def empty_backend(settings: Settings, dim: int) -> SearchBackend:

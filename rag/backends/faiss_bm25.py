@@ -1,11 +1,9 @@
 """The embedded engine: a FAISS index and a bm25s index, files inside the build.
 
-Dense search is exact inner product over the chunks' passage vectors below
-`ann_threshold` of them and an HNSW graph above it, each chunk scoring its best
-passage; `dense_owners.npy` names the chunk of every FAISS row (a chunk's rows
-are consecutive). Lexical search is BM25 over jieba words, numbers and
-character bigrams (rag/lexical.py). Both are rebuilt whole on an update, from
-the vectors and tokens they already hold plus the new chunks':
+Dense search is exact inner product over unit vectors below `ann_threshold`
+chunks and an HNSW graph above it; lexical search is BM25 over jieba words,
+numbers and character bigrams (rag/lexical.py). Both are rebuilt whole on an
+update, from the vectors and tokens they already hold plus the new chunks':
 re-adding stored vectors to a flat FAISS index and recomputing BM25 statistics
 over stored tokens cost little beside embedding (`python -m eval incremental`
 prints both), and a rebuilt engine is the same as a fresh build's.
@@ -55,96 +53,81 @@ class FaissBM25:
     def __init__(
         self,
         dense: faiss.Index,
-        owners: np.ndarray,
         lexical: LexicalIndex | None,
         docs: Sequence[str],
         index_type: str = "auto",
         threshold: int = 500_000,
     ):
-        owners = np.asarray(owners, dtype=np.int64)
-        if len(owners) != dense.ntotal or (len(owners) and (np.diff(owners) < 0).any()):
-            raise ValueError(f"inconsistent engine ({dense.ntotal} vectors, {len(owners)} owners, not in chunk order)")
-        if lexical is not None and not lexical.size == len(docs) == len(np.unique(owners)):
-            raise ValueError(f"inconsistent engine ({lexical.size} texts, {len(docs)} chunks with passages)")
+        if lexical is not None and not dense.ntotal == lexical.size == len(docs):
+            raise ValueError(f"inconsistent engine ({dense.ntotal} vectors, {lexical.size} texts, {len(docs)} chunks)")
         self.dense_index = dense
-        self.owners = owners  # the chunk row of each FAISS row
         self.lexical_index = lexical
         self._docs = np.asarray(docs, dtype=object)
         self._index_type, self._threshold = index_type, threshold
 
     @classmethod
     def empty(cls, dim: int, index_type: str = "auto", threshold: int = 500_000) -> FaissBM25:
-        dense = make_faiss(np.zeros((0, dim), np.float32), index_type, threshold)
-        return cls(dense, np.zeros(0, np.int64), None, [], index_type, threshold)
+        return cls(make_faiss(np.zeros((0, dim), np.float32), index_type, threshold), None, [], index_type, threshold)
 
     @classmethod
     def load(cls, folder: Path, chunks: Sequence[Chunk], index_type: str = "auto", threshold: int = 500_000):
         dense = faiss.read_index(str(folder / "dense.faiss"))
-        owners = np.load(folder / "dense_owners.npy")
         lexical = LexicalIndex.load(folder / "lexical")
-        return cls(dense, owners, lexical, [c.doc for c in chunks], index_type, threshold)
+        return cls(dense, lexical, [c.doc for c in chunks], index_type, threshold)
 
     def _in(self, doc: str | None, rows: np.ndarray) -> np.ndarray:
         return rows if doc is None else rows[self._docs[rows] == doc]
 
     def dense(self, query: np.ndarray, k: int, doc: str | None = None) -> dict[int, float]:
-        # A chunk's best passage comes first; search deeper until k chunks have
-        # come up. Within one document, rank all and keep its rows.
-        total = self.dense_index.ntotal
-        depth = min(total if doc else 4 * k, total)
-        while True:
-            scores, ids = self.dense_index.search(query.reshape(1, -1), depth)
-            found = ids[0] >= 0
-            rows, scores = self.owners[ids[0][found]], scores[0][found]
-            if doc is not None:
-                keep = self._docs[rows] == doc
-                rows, scores = rows[keep], scores[keep]
-            _, first = np.unique(rows, return_index=True)
-            if len(first) >= k or depth == total:
-                # Chunks sharing a sentence tie: the lower row first, as every engine orders them.
-                best = sorted(((float(scores[i]), int(rows[i])) for i in first), key=lambda t: (-t[0], t[1]))
-                return {row: score for score, row in best[:k]}
-            depth = min(4 * depth, total)
+        # Within one document, rank all and keep its rows: a filter that leaves enough.
+        depth = min(self.dense_index.ntotal if doc else k, self.dense_index.ntotal)
+        scores, ids = self.dense_index.search(query.reshape(1, -1), depth)
+        found = ids[0] >= 0
+        rows, scores = ids[0][found], scores[0][found]
+        if doc is not None:
+            keep = self._docs[rows] == doc
+            rows, scores = rows[keep], scores[keep]
+        return {int(i): float(s) for i, s in zip(rows[:k], scores[:k])}
 
     def lexical(self, query: str, k: int, doc: str | None = None) -> dict[int, float]:
         scores = self.lexical_index.scores(query)
         top = self._in(doc, np.argsort(-scores))[:k]
         return {int(i): float(scores[i]) for i in top if scores[i] > 0}
 
-    def passages(self, rows: Sequence[int]) -> list[np.ndarray]:
-        starts = np.searchsorted(self.owners, rows, side="left")
-        ends = np.searchsorted(self.owners, rows, side="right")
-        return [self.dense_index.reconstruct_n(int(a), int(b - a)) for a, b in zip(starts, ends)]
+    def vectors(self, rows: Sequence[int]) -> np.ndarray:
+        if not len(rows):
+            return np.zeros((0, self.dense_index.d), np.float32)
+        return self.dense_index.reconstruct_batch(np.asarray(rows, dtype=np.int64))
 
     def updated(
         self,
         chunks: Sequence[Chunk],
         old_rows: Sequence[int | None],
-        new_passages: Sequence[np.ndarray],
+        new_vectors: np.ndarray,
         documents: Mapping[str, Document],
     ) -> FaissBM25:
-        old = iter(self.passages([r for r in old_rows if r is not None]))
-        new = iter(new_passages)
-        vectors: list[np.ndarray] = []
+        kept = [r for r in old_rows if r is not None]
+        old = self.vectors(kept)
+        vectors = np.zeros((len(chunks), self.dense_index.d), np.float32)
         tokens: list[list[str]] = []
         known: dict[str, list[str]] = {}  # boilerplate repeats: segment a text once
+        i_old = i_new = 0
         for c, r in zip(chunks, old_rows):
             if r is None:
-                vectors.append(next(new))
+                vectors[len(tokens)] = new_vectors[i_new]
                 t = c.embed_text
                 tokens.append(known[t] if t in known else known.setdefault(t, text_tokens(t)))
+                i_new += 1
             else:
-                vectors.append(next(old))
+                vectors[len(tokens)] = old[i_old]
                 tokens.append(self.lexical_index.tokens[r])
-        owners = np.repeat(np.arange(len(vectors)), [len(v) for v in vectors])
-        stacked = np.concatenate(vectors) if vectors else np.zeros((0, self.dense_index.d), np.float32)
-        dense = make_faiss(stacked, self._index_type, self._threshold)
+                i_old += 1
+        dense = make_faiss(vectors, self._index_type, self._threshold)
         lexical = LexicalIndex.from_tokens(tokens)
-        return FaissBM25(dense, owners, lexical, [c.doc for c in chunks], self._index_type, self._threshold)
+        return FaissBM25(dense, lexical, [c.doc for c in chunks], self._index_type, self._threshold)
 
     def save(self, folder: Path) -> dict:
         faiss.write_index(self.dense_index, str(folder / "dense.faiss"))
-        np.save(folder / "dense_owners.npy", self.owners)
         self.lexical_index.save(folder / "lexical")
         return {"engine": self.name}
 

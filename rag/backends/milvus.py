@@ -4,15 +4,12 @@
 Milvus Lite in-process (the `milvus-lite` package); an `http://host:19530` URI
 talks to Milvus Standalone or Distributed with the same code.
 
-Two collections per index folder and embedder: one holds a row per chunk, its
-text, its BM25 terms as a sparse vector made by Milvus's own BM25 function, and
-the metadata fields doc, section, paragraph, agency and date (the `--doc`
-filter is a Milvus filter on doc); the other (`…_p`) a row per passage vector
-of a chunk (rag/index.py: one per sentence; FLAT index, inner product: exact,
-like FAISS flat) with its chunk's key and doc. A chunk's dense score is its
-best passage's. Passages live apart so that BM25's statistics count chunks,
-as ours do. The two rankings are fused in rag/retrieval.py as FAISS's are:
-reciprocal rank, the same constants.
+One collection per index folder and embedder holds a row per chunk: its unit
+vector (FLAT index, inner product: exact, like FAISS flat), the chunk text,
+its BM25 terms as a sparse vector made by Milvus's own BM25 function, and the
+metadata fields doc, section, paragraph, agency and date (the `--doc` filter
+is a Milvus filter on doc). The two rankings are fused in rag/retrieval.py as
+FAISS's are: reciprocal rank, the same constants.
 
 What BM25 reads (`Settings.milvus_lexical`): "ours" feeds it the tokens our
 own lexical index uses (jieba search-mode words, numbers and character bigrams,
@@ -22,8 +19,8 @@ tokenizers are only "standard" (which splits Chinese into characters) and
 "chinese" lets Milvus analyse the chunk text with its Chinese analyzer
 (jieba, without our bigrams and number tokens).
 
-A row's key is the chunk id and a hash of its text (a passage's adds its
-number), so an update inserts only new chunks' rows (an upsert: a killed add's leftovers are overwritten), and
+A row's key is the chunk id and a hash of its text, so an update inserts only
+new chunks' rows (an upsert: a killed add's leftovers are overwritten), and
 rows of builds no longer live are deleted once the new build is (`published`).
 Until then searches ignore rows the live build doesn't list, so a build killed
 mid-add leaves the previous one answering exactly as before.
@@ -80,9 +77,8 @@ def _quoted(text: str) -> str:
 
 
 def collection_name(settings: Settings, dim: int) -> str:
-    """One collection per index folder, embedder and lexical mode (its passages': this + "_p")."""
+    """One collection per index folder, embedder and lexical mode."""
     what = [
-        "passages",  # the layout: chunks and passage vectors apart
         str(Path(settings.index_dir).resolve()),
         settings.embedder,
         settings.query_prefix,
@@ -110,10 +106,6 @@ class MilvusBackend:
     def _db(self):
         return _client(self.uri)
 
-    @property
-    def _passages(self) -> str:
-        return self.collection + "_p"
-
     @classmethod
     def empty(cls, settings: Settings, dim: int) -> MilvusBackend:
         from . import milvus_uri
@@ -128,32 +120,23 @@ class MilvusBackend:
     def load(cls, manifest: dict, chunks: Sequence[Chunk]) -> MilvusBackend:
         backend = cls(manifest["milvus_uri"], manifest["collection"], manifest["milvus_lexical"], chunks, set())
         db = backend._db
-        for name in (backend.collection, backend._passages):
-            if not db.has_collection(name):
-                raise ValueError(f"Milvus collection {name} is gone from {backend.uri}")
-            db.load_collection(name)
-            rows = int(db.get_collection_stats(name)["row_count"])
-            if rows < len(chunks):
-                raise ValueError(f"Milvus collection {name} holds {rows} rows for {len(chunks)} chunks")
+        if not db.has_collection(backend.collection):
+            raise ValueError(f"Milvus collection {backend.collection} is gone from {backend.uri}")
+        db.load_collection(backend.collection)
+        rows = int(db.get_collection_stats(backend.collection)["row_count"])
+        if rows < len(chunks):
+            raise ValueError(f"Milvus collection {backend.collection} holds {rows} rows for {len(chunks)} chunks")
         return backend
 
     def _create(self, dim: int) -> None:
         from pymilvus import DataType, Function, FunctionType
 
         db = self._db
-        if not db.has_collection(self._passages):
-            schema = db.create_schema(auto_id=False)
-            schema.add_field("pk", DataType.VARCHAR, is_primary=True, max_length=1100)
-            schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
-            schema.add_field("chunk", DataType.VARCHAR, max_length=1024)
-            schema.add_field("doc", DataType.VARCHAR, max_length=1024)
-            index = db.prepare_index_params()
-            index.add_index("vector", index_type="FLAT", metric_type="IP")
-            db.create_collection(self._passages, schema=schema, index_params=index, consistency_level="Strong")
         if db.has_collection(self.collection):
             return
         schema = db.create_schema(auto_id=False)
         schema.add_field("pk", DataType.VARCHAR, is_primary=True, max_length=1024)
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
         schema.add_field("text", DataType.VARCHAR, max_length=65_535)
         analyzer = {"type": "chinese"} if self.lexical_mode == "chinese" else {"tokenizer": "standard"}
         schema.add_field("terms", DataType.VARCHAR, max_length=65_535, enable_analyzer=True, analyzer_params=analyzer)
@@ -169,38 +152,32 @@ class MilvusBackend:
             )
         )
         index = db.prepare_index_params()
+        index.add_index("vector", index_type="FLAT", metric_type="IP")
         index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=_BM25)
         db.create_collection(self.collection, schema=schema, index_params=index, consistency_level="Strong")
 
     def _filter(self, doc: str | None) -> str:
         return f"doc == {_quoted(doc)}" if doc is not None else ""
 
-    def _ranked(self, hits, k: int, score, key=lambda h: h["pk"] if "pk" in h else h["id"]) -> dict[int, float]:
+    def _ranked(self, hits, k: int, score) -> dict[int, float]:
         out: dict[int, float] = {}
         for h in hits:
-            row = self._rows.get(key(h))
-            if row is not None and row not in out and len(out) < k:
+            row = self._rows.get(h["pk"] if "pk" in h else h["id"])
+            if row is not None and len(out) < k:
                 out[row] = score(float(h["distance"]))
         return out
 
     def dense(self, query: np.ndarray, k: int, doc: str | None = None) -> dict[int, float]:
-        # A chunk's best passage comes first; ask for more until k chunks have come up.
-        limit = min(4 * k + _SLACK, _LIMIT)
-        while True:
-            found = self._db.search(
-                self._passages,
-                [np.asarray(query, np.float32).tolist()],
-                anns_field="vector",
-                limit=limit,
-                filter=self._filter(doc),
-                search_params={"metric_type": "IP"},
-                output_fields=["chunk"],
-            )
-            out = self._ranked(found[0], len(found[0]), float, key=lambda h: h["entity"]["chunk"])
-            if len(out) >= k or len(found[0]) < limit or limit == _LIMIT:
-                # Chunks sharing a sentence tie: the lower row first, as every engine orders them.
-                return dict(sorted(out.items(), key=lambda t: (-t[1], t[0]))[:k])
-            limit = min(4 * limit, _LIMIT)
+        found = self._db.search(
+            self.collection,
+            [np.asarray(query, np.float32).tolist()],
+            anns_field="vector",
+            limit=min(k + _SLACK, _LIMIT),
+            filter=self._filter(doc),
+            search_params={"metric_type": "IP"},
+            output_fields=[],
+        )
+        return self._ranked(found[0], k, float)
 
     def lexical(self, query: str, k: int, doc: str | None = None) -> dict[int, float]:
         text = _terms(index_tokens(query)) if self.lexical_mode == "ours" else query
@@ -218,34 +195,34 @@ class MilvusBackend:
         # Milvus Lite reports a BM25 score as its negative, best first.
         return {r: s for r, s in self._ranked(found[0], k, abs).items() if s > 0}
 
-    def passages(self, rows: Sequence[int]) -> list[np.ndarray]:
+    def vectors(self, rows: Sequence[int]) -> np.ndarray:
         keys = [self._keys[r] for r in rows]
-        got: dict[str, dict[int, list[float]]] = {k: {} for k in keys}
+        if not keys:
+            return np.zeros((0, 0), np.float32)
+        got: dict[str, list[float]] = {}
         for i in range(0, len(keys), _BATCH):
-            filt = f"chunk in [{', '.join(map(_quoted, keys[i : i + _BATCH]))}]"
-            for row in self._db.query(self._passages, filter=filt, output_fields=["chunk", "vector"]):
-                got[row["chunk"]][int(row["pk"].rsplit("#", 1)[1])] = row["vector"]
-        return [np.asarray([got[k][j] for j in sorted(got[k])], dtype=np.float32) for k in keys]
+            part = keys[i : i + _BATCH]
+            filt = f"pk in [{', '.join(map(_quoted, part))}]"
+            for row in self._db.query(self.collection, filter=filt, output_fields=["vector"]):
+                got[row["pk"]] = row["vector"]
+        return np.asarray([got[k] for k in keys], dtype=np.float32).reshape(len(keys), -1)
 
     def updated(
         self,
         chunks: Sequence[Chunk],
         old_rows: Sequence[int | None],
-        new_passages: Sequence[np.ndarray],
+        new_vectors: np.ndarray,
         documents: Mapping[str, Document],
     ) -> MilvusBackend:
         fresh = [c for c, r in zip(chunks, old_rows) if r is None]
-        rows, passages = [], []
-        for c, vectors in zip(fresh, new_passages):
+        rows = []
+        for c, v in zip(fresh, new_vectors):
             d = documents[c.doc]
             terms = _terms(text_tokens(c.embed_text)) if self.lexical_mode == "ours" else c.embed_text
-            passages += [
-                {"pk": f"{_key(c)}#{j}", "vector": np.asarray(v, np.float32).tolist(), "chunk": _key(c), "doc": c.doc}
-                for j, v in enumerate(vectors)
-            ]
             rows.append(
                 {
                     "pk": _key(c),
+                    "vector": np.asarray(v, np.float32).tolist(),
                     "text": c.text,
                     "terms": terms,
                     "doc": c.doc,
@@ -255,9 +232,8 @@ class MilvusBackend:
                     "date": d.date[:32],
                 }
             )
-        for name, items in ((self._passages, passages), (self.collection, rows)):
-            for i in range(0, len(items), _BATCH):
-                self._db.upsert(name, items[i : i + _BATCH])
+        for i in range(0, len(rows), _BATCH):
+            self._db.upsert(self.collection, rows[i : i + _BATCH])
         before = {c.doc for c in self._chunks}
         after = {c.doc for c in chunks}
         touched = None if self._touched is None else {c.doc for c in fresh} | (before - after)
@@ -278,13 +254,12 @@ class MilvusBackend:
             return
         docs = None if self._touched is None else sorted(self._touched)
         filt = f"doc in [{', '.join(map(_quoted, docs))}]" if docs else 'pk != ""'
-        for name, field in ((self.collection, "pk"), (self._passages, "chunk")):
-            stale = []
-            iterator = self._db.query_iterator(name, batch_size=_BATCH * 4, filter=filt, output_fields=["pk", field])
-            try:
-                while batch := iterator.next():
-                    stale += [r["pk"] for r in batch if r[field] not in self._rows]
-            finally:
-                iterator.close()
-            for i in range(0, len(stale), _BATCH):
-                self._db.delete(name, ids=stale[i : i + _BATCH])
+        stale = []
+        iterator = self._db.query_iterator(self.collection, batch_size=_BATCH * 4, filter=filt, output_fields=["pk"])
+        try:
+            while batch := iterator.next():
+                stale += [r["pk"] for r in batch if r["pk"] not in self._rows]
+        finally:
+            iterator.close()
+        for i in range(0, len(stale), _BATCH):
+            self._db.delete(self.collection, ids=stale[i : i + _BATCH])
