@@ -243,7 +243,8 @@ def test_openai_embedder_fails_at_once_when_the_server_is_down_silent_or_keyless
         OpenAIEmbedder(fake_server.url, "m", api_key_env="NO_SUCH_EMBED_KEY").embed(["甲"], "query")
 
 
-def test_index_command_reports_a_failing_server_and_keeps_the_previous_index(fake_server, tmp_path, capsys):
+def _indexed_through(fake_server, tmp_path):
+    """A one-document folder indexed through the fake server by the CLI: (docs, index_dir, CLI args)."""
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "a.txt").write_text("郑州市政府工作报告\n\n地区生产总值增长7%左右。\n", encoding="utf-8")
@@ -251,6 +252,11 @@ def test_index_command_reports_a_failing_server_and_keeps_the_previous_index(fak
     sets = [f"docs_dir={docs}", f"index_dir={index_dir}", "embedder=openai", f"embedder_base_url={fake_server.url}"]
     args = [arg for s in sets for arg in ("--set", s)]
     assert cli.main(["index", *args]) == 0
+    return docs, index_dir, args
+
+
+def test_index_command_reports_a_failing_server_and_keeps_the_previous_index(fake_server, tmp_path, capsys):
+    docs, index_dir, args = _indexed_through(fake_server, tmp_path)
     before = (index_dir / "CURRENT").read_text()
 
     (docs / "b.txt").write_text("新乡高新区\n\n植树造林和绿化建设。\n", encoding="utf-8")
@@ -267,13 +273,7 @@ def test_index_command_reports_a_failing_server_and_keeps_the_previous_index(fak
 
 
 def test_another_model_behind_the_same_url_is_told_at_once_and_a_full_build_mends_it(fake_server, tmp_path, capsys):
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "a.txt").write_text("郑州市政府工作报告\n\n地区生产总值增长7%左右。\n", encoding="utf-8")
-    index_dir = tmp_path / "index"
-    sets = [f"docs_dir={docs}", f"index_dir={index_dir}", "embedder=openai", f"embedder_base_url={fake_server.url}"]
-    args = [arg for s in sets for arg in ("--set", s)]
-    assert cli.main(["index", *args]) == 0
+    docs, index_dir, args = _indexed_through(fake_server, tmp_path)
     before = (index_dir / "CURRENT").read_text()
 
     # Another process, another model behind the URL: 4-dimensional vectors, not 3.
