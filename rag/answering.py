@@ -245,6 +245,7 @@ class Composer:
         settings = self.settings
         deadline = time.monotonic() + settings.answer_deadline
         parts = question_parts(resolved, settings.max_question_parts)
+        reading = read(resolved, self.index.synonyms)
         evidence = gather_evidence(resolved, hits, self.index, self.embedder) if len(parts) == 1 else []
         if len(parts) > 1:
             leads, unanswered, support = self._answer_parts(parts, hits)
@@ -261,7 +262,7 @@ class Composer:
             # instead it refused 3 gold and 4 dev answerable questions.
             close.sort(key=lambda e: not e.lists)
             leads, offered = (close[:1], close[1:]) if support >= settings.refuse_below else ([], [])
-            if leads and read(resolved, self.index.synonyms).lists:
+            if leads and reading.lists:
                 leads += self._items(leads[0])
                 offered = [e for e in offered if e.sentence not in {e.sentence for e in leads}]
             unanswered = 0
@@ -280,7 +281,6 @@ class Composer:
 
         kept: list[tuple[str, tuple[str, int]]] = []  # (sentence, paragraph key)
         shown_as: dict[str, str] = {}  # sentence → the part of it shown (see `focus`)
-        reading = read(resolved, self.index.synonyms)
         topic = reading.topic
         dropped: list[str] = []
         cited: list[tuple[str, int]] = []

@@ -24,7 +24,7 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:%|‰)?")
 _TITLE = re.compile(r"《[^》]{1,60}》")
 # A document number such as 新开〔2020〕26号 is one claim: its year and number
 # don't support (or state) a 2020 or a 26 elsewhere in a sentence.
-_DOC_NUMBER = re.compile(r"[〔［\[](?:19|20)\d{2}[〕］\]]\d+号")
+DOC_NUMBER = re.compile(r"[〔﹝［\[](?:19|20)\d{2}[〕﹞］\]]\d+号")
 _ORG_SUFFIX = (
     r"(?:委员会|管委会|人民政府|政府|发展改革委|发改委|局|厅|集团|公司|中心|研究院|大学|学院|银行|交易所|协会)"
 )
@@ -59,7 +59,7 @@ def split_sentences(text: str) -> list[str]:
 def claims(sentence: str) -> list[str]:
     """The checkable facts of a sentence: numbers, 《titles》, organisation names."""
     text = _MARKER.sub("", sentence)
-    found = _TITLE.findall(text) + _DOC_NUMBER.findall(text)
+    found = _TITLE.findall(text) + DOC_NUMBER.findall(text)
     bare = without_document_numbers(_TITLE.sub(" ", text))
     found += [m.group(0).rstrip(",.") for m in _NUMBER.finditer(bare)]
     found += [_org_core(m.group(0)) for m in _ORG.finditer(bare)]
@@ -76,7 +76,7 @@ def _org_core(name: str) -> str:
 
 
 def without_document_numbers(text: str) -> str:
-    return _DOC_NUMBER.sub(" ", text)
+    return DOC_NUMBER.sub(" ", text)
 
 
 def _occurs(claim: str, paragraph: str) -> bool:

@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .citations import without_document_numbers
+from .citations import DOC_NUMBER, without_document_numbers
 from .documents import Document
 from .embeddings import Embedder
 from .index import Index
@@ -93,7 +93,6 @@ def _in_unit(sentence: str, about: list[str], unit: str, day: bool) -> bool:
     return bool(re.search(unit, sentence)) and (not day or len(sentence) <= _DATED_LINE)
 
 
-_NUMBERED = re.compile(r"[〔﹝\[［]\d{4}[〕﹞\]］]\d+号")  # a document number: 新开〔2020〕26号
 _DATED_LINE = 20  # characters: a label and a date, a signature's date
 _WHEN_WORDS = frozenset(["前", "后", "之前", "之后", "以前", "以后"])
 
@@ -171,7 +170,7 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
             kept *= _OTHER_UNIT
         if r.when and not says_when(sentence):
             kept *= _OTHER_UNIT  # a time is the kind of answer asked, as a unit is
-        if r.particulars == "number" and not _NUMBERED.search(sentence):
+        if r.particulars == "number" and not DOC_NUMBER.search(sentence):
             kept *= _OTHER_UNIT  # a document number is the kind of answer asked, as a unit is
         if r.person and not any(r.person in c and names_person(c) for c in _CLAUSE.findall(sentence)):
             kept *= _OTHER_UNIT  # a person is the kind of answer asked, as a unit is (question.py)
