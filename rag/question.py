@@ -347,6 +347,7 @@ def read(question: str, synonyms: Synonyms) -> Reading:
 
 
 def _particulars(question: str) -> str:
-    if _ASKS_DOC_NO.search(question):
-        return "number"
-    return "date" if _ASKS_ISSUED.search(question) and _ASKS_WHEN_OR_DAY.search(question) else ""
+    # The date first: a later part (…文号是啥?哪天发布的?) carries the first part's words.
+    if _ASKS_ISSUED.search(question) and _ASKS_WHEN_OR_DAY.search(question):
+        return "date"
+    return "number" if _ASKS_DOC_NO.search(question) else ""

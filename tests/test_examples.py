@@ -68,3 +68,27 @@ def test_a_day_the_documents_dont_give_is_refused_with_the_passage_naming_the_ev
 def test_which_companies_is_answered_with_the_companies_not_a_count(real_pipeline):
     answer = real_pipeline.ask("郑州有哪几家企业入选了河南省碳达峰试点企业?")
     assert not answer.refused and "郑州远东耐火材料有限公司" in answer.text, answer.text
+
+
+def test_a_person_named_for_another_post_is_no_answer(real_pipeline):
+    # One sentence names the two 组长; the 办公室主任 is given only as a post.
+    answer = real_pipeline.ask("郑州双碳领导小组办公室主任叫什么名字?")
+    assert answer.refused and any("由常务副市长兼任办公室主任" in c.text for c in answer.related)
+    assert "安伟" in real_pipeline.ask("郑州双碳领导小组的组长是谁?").text
+
+
+def test_when_an_event_is_held_is_refused_when_no_sentence_says_when(real_pipeline):
+    answer = real_pipeline.ask("第十二届市运会啥时候开幕?")
+    assert answer.refused and any("第十二届市运会" in c.text for c in answer.related)
+    assert "2024年1月" in real_pipeline.ask("《郑州都市圈发展规划》是啥时候印发的?").text
+
+
+def test_a_documents_number_and_date_are_answered_from_its_own_lines(real_pipeline):
+    answer = real_pipeline.ask("新乡高新区推进黄河流域生态保护那个方案,文号是啥?哪天发布的?")
+    assert not answer.refused and "新开〔2020〕26号" in answer.text and "2020-04-02" in answer.text, answer.text
+
+
+def test_the_items_of_a_list_follow_the_sentence_that_introduces_them(real_pipeline):
+    answer = real_pipeline.ask("去年郑州发展面临哪些困难和挑战?")
+    for item in ("经济微观主体活力不足", "产业核心竞争力偏弱", "风险隐患有待化解"):
+        assert item in answer.text, answer.text

@@ -78,6 +78,9 @@ def test_a_documents_particulars_are_asked_for():
     assert read("这个方案是啥时候发的?", None).particulars == "date"
     assert read("通知的落款日期是哪天?", None).particulars == "date"
     assert read("第十二届市运会啥时候开?", None).particulars == ""  # when an event is, not a document
+    # a later part carries the first part's words: its own question is the day
+    later = question_parts("黄河方案的文号是啥?哪天发布的?")[1]
+    assert read(later, None).particulars == "date"
 
 
 def test_when_is_asked_without_a_unit():
