@@ -209,7 +209,6 @@ DATE = r"(?<![\d〕第])\d{1,2}\s*(?:月|日|号(?!线))|\d-\d{1,2}-\d"
 # and s071; on gold and h7, not chosen on, g048 (黄河方案啥时候发的) now cites
 # its 发布日期 and t072 (市运会啥时候开幕) is refused.
 _ASKS_WHEN = re.compile(r"什么时候|啥时候|何时|什么时间")
-_ASKS_WHEN_OR_DAY = re.compile(f"{_ASKS_WHEN.pattern}|{_ASKS_DAY.pattern}")
 
 
 # A question about a document's own particulars: its number (文号是多少) or
@@ -330,6 +329,7 @@ class Reading:
 
 def read(question: str, synonyms: Synonyms) -> Reading:
     weights = question_weights(question, synonyms)
+    day, when = bool(_ASKS_DAY.search(question)), bool(_ASKS_WHEN.search(question))
     return Reading(
         question,
         weights,
@@ -340,14 +340,14 @@ def read(question: str, synonyms: Synonyms) -> Reading:
         tuple(contrasted(question)),
         bool(_ASKS_LIST.search(question)),
         next((m.group(1) for m in _ASKS_PERSON.finditer(question)), ""),
-        bool(_ASKS_DAY.search(question)),
-        bool(_ASKS_WHEN.search(question)) and not _ASKS_WHEN_DONE.search(question),
-        _particulars(question),
+        day,
+        when and not _ASKS_WHEN_DONE.search(question),
+        _particulars(question, day or when),
     )
 
 
-def _particulars(question: str) -> str:
+def _particulars(question: str, asks_when: bool) -> str:
     # The date first: a later part (…文号是啥?哪天发布的?) carries the first part's words.
-    if _ASKS_ISSUED.search(question) and _ASKS_WHEN_OR_DAY.search(question):
+    if asks_when and _ASKS_ISSUED.search(question):
         return "date"
     return "number" if _ASKS_DOC_NO.search(question) else ""
