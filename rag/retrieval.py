@@ -88,17 +88,17 @@ class Retriever:
 
         fused: dict[int, float] = {}
         for weight, ranking in ((self.settings.dense_weight, dense), (self.settings.lexical_weight, lexical)):
-            ordered = sorted(ranking, key=ranking.__getitem__, reverse=True)
+            ordered = sorted(ranking, key=lambda i: (-ranking[i], i))  # ties by row, whatever the engine's order
             for rank, i in enumerate(ordered):
                 fused[i] = fused.get(i, 0.0) + weight / (_RRF_K + rank + 1)
-        best = sorted(fused, key=fused.__getitem__, reverse=True)[: max(top_k, _RERANK)]
+        best = sorted(fused, key=lambda i: (-fused[i], i))[: max(top_k, _RERANK)]
         if not best:
             return []
         if self.settings.rerank == "local":
             fused = self._rerank_local(question, q[0], best, fused)
         elif self.settings.rerank not in ("", "none"):
             fused = self._rerank_cross(question, best, fused)
-        best = sorted(best, key=fused.__getitem__, reverse=True)[:top_k]
+        best = sorted(best, key=lambda i: (-fused[i], i))[:top_k]
         missing = [i for i in best if i not in dense]  # a lexical-only hit still reports its cosine, for refusal
         dense |= {i: float(v @ q[0]) for i, v in zip(missing, self.index.search.vectors(missing))}
         return [Hit(chunks[i], fused[i], dense[i], lexical.get(i, 0.0)) for i in best]

@@ -86,3 +86,15 @@ def test_milvus_add_and_remove(both):
     db, name = index.search._db, index.search.collection
     assert not db.query(name, filter='doc == "000_park.txt"', output_fields=["pk"])
     assert load(ms.index_dir).search.lexical("口袋公园", 5) == before.search.lexical("口袋公园", 5)
+
+
+def test_equal_bm25_scores_rank_by_row():
+    """Ties keep the rows' order, not whatever order numpy's quicksort leaves
+    them in (which differs with the CPU's SIMD kernels)."""
+    from rag.backends.faiss_bm25 import FaissBM25
+    from rag.lexical import LexicalIndex
+
+    texts = ["郑州地铁建设"] * 300 + ["新乡高新区"] * 10 + ["郑州地铁建设"] * 300
+    dense = make_faiss(np.zeros((len(texts), 4), np.float32), "flat")
+    engine = FaissBM25(dense, LexicalIndex.build(texts), ["d"] * len(texts))
+    assert list(engine.lexical("郑州地铁", 50)) == list(range(50))
