@@ -59,6 +59,13 @@ def test_a_near_miss_is_refused_with_the_related_passages(real_pipeline):
     assert answer.related and any("一般公共预算收入" in c.text for c in answer.related)
 
 
+def test_this_years_plan_is_not_answered_by_what_an_undated_reply_says_was_built(real_pipeline):
+    # The reply says 建成5G基站超过4.8万个; the 2024 plan sets no 5G target.
+    answer = real_pipeline.ask("今年郑州计划新建多少个5G基站?")
+    assert answer.refused and not answer.citations, answer.text
+    assert "4.8万个" in real_pipeline.ask("郑州已经建成了多少个5G基站?").text
+
+
 def test_a_day_the_documents_dont_give_is_refused_with_the_passage_naming_the_event(real_pipeline):
     # The plan says 办好第十二届市运会, never when it opens.
     answer = real_pipeline.ask("第十二届市运会是几月几号开幕?")

@@ -122,6 +122,15 @@ def test_a_question_must_say_what_it_asks(tmp_path):
     assert is_chinese("2024年GDP") and not is_chinese("What is Zhengzhou's GDP growth target for 2024?")
 
 
+def test_this_year_and_last_are_years_an_answer_must_be_about():
+    from rag.synonyms import Synonyms
+
+    synonyms = Synonyms("地区生产总值", year=2024)
+    assert read("今年郑州计划新建多少个5G基站?", synonyms).terms == {"2024", "郑州"}
+    assert "2023" in read("去年开了多少班中欧班列", synonyms).terms
+    assert read("今年新建多少个5G基站?", Synonyms("地区生产总值")).terms == set()  # no year known
+
+
 def test_question_parts_are_bounded():
     assert len(question_parts("郑?" * 1000)) == 4
     assert len(question_parts("郑?" * 1000, most=2)) == 2
