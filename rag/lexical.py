@@ -191,7 +191,10 @@ def question_weights(question: str, synonyms: Synonyms | None = None) -> Weights
     """The question's content words, each with the alternatives that count as
     covering it (an everyday word is covered by its official terms) and a
     weight: numbers and longer words say more about what is asked."""
-    groups = synonyms.terms(question) if synonyms else {}
+    # Lowercased, as the tokens and the text covering them are: an everyday
+    # word typed in capitals (GDP) is one word with its token (gdp), not two
+    # of which one nothing can cover.
+    groups = {w.lower(): terms for w, terms in (synonyms.terms(question) if synonyms else {}).items()}
     entries: Weights = [((word, *terms), 3.0) for word, terms in groups.items()]
     seen: set[str] = set()
     for t in tokenize(question):

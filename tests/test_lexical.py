@@ -24,5 +24,11 @@ def test_everyday_words_are_covered_by_official_terms():
     assert coverage(weights, "无关的句子") == 0.0
 
 
+def test_an_everyday_word_in_capitals_is_one_word_its_official_term_covers():
+    weights = question_weights("2023年郑州GDP总量是多少?", Synonyms("地区生产总值"))
+    assert [alts for alts, _ in weights if "gdp" in alts] == [("gdp", "地区生产总值")]
+    assert coverage(weights, "2023年郑州市地区生产总值13617.8亿元,总量") == 1.0
+
+
 def test_numbers_are_tokens_of_their_own():
     assert {"2024", "7%"} <= set(tokenize("2024年地区生产总值增长7%左右"))
