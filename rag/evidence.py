@@ -118,7 +118,9 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
         for number in hit.paragraphs:
             doc = index.documents[hit.doc]
             context = f"{doc.title} {doc.agency} {' '.join(doc_places(doc))} {hit.section} {doc.paragraph(number).text}"
-            context = without_document_numbers(context)  # 〔2020〕 is not the year 2020
+            # 〔2020〕 is not the year 2020; a passage's own 今年 is read as the
+            # question's is (question.read), so it still answers 今年 asked of it.
+            context = index.synonyms.dated(without_document_numbers(context))
             # A heading (一、…, a box's title 专栏1:… |) names a section; it
             # answers nothing by itself, and its words reach the paragraphs
             # below it through their heading path.

@@ -99,3 +99,17 @@ def test_a_documents_number_or_date_is_answered_by_the_line_stating_it(fake_pipe
         answer = pipe.ask(question)
         # led by the line, set apart from what follows (it has no end mark of its own)
         assert answer.text.startswith(f"{line}[1]；") and not answer.refused, answer.text
+
+
+def test_a_passage_saying_this_year_answers_this_year(seeds_copy, tmp_path):
+    # 今年 in a question names the documents' year (2024); a passage's own 今年 is read alike.
+    from rag import Pipeline
+
+    from .conftest import fake_settings
+
+    (seeds_copy / "口袋公园.txt").write_text("一、口袋公园\n郑州市今年新增口袋公园37个。", encoding="utf-8")
+    pipe = Pipeline(fake_settings(seeds_copy, tmp_path / "idx"))
+    question = "郑州市今年新增口袋公园多少个?"
+    evidence = gather_evidence(question, pipe.retrieve(question), pipe.index, pipe.embedder)
+    assert any("37个" in e.sentence for e in evidence)
+    assert pipe.index.synonyms.dated(question).startswith("郑州市2024年")  # what 今年 stands for here
