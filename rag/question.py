@@ -217,8 +217,21 @@ _ASKS_WHEN = re.compile(r"什么时候|啥时候|何时|什么时间")
 # is read with the document's title (rag/evidence.py). Chosen on gold's g048 and
 # h6's s056; on h5 (t042) and calibration (c017), not chosen on, both parts
 # (文号 and 哪天发布) are now answered, and no item of any set was lost.
-_ASKS_DOC_NO = re.compile(r"文号|发文字号")
-_ASKS_ISSUED = re.compile(r"发的|发布|印发|下发|落款|成文")
+# A reply's number is that of the proposal it answers (关于…第20230294号提案的
+# 回复), asked as 提案号, 编号 or 提案是几号 (a number there, not a day); a
+# signature's date (落款, 成文) is not the site's 发布日期. Chosen on h9's n006,
+# n048 and n052; on h6, not chosen on, s017 (编号是多少?) now gives the number
+# and s075 (落款日期是哪天) leads with 2020年3月25日, not 2020-04-02; no item of
+# gold, dev or h2-h9 lost a figure or was refused for it.
+_ASKS_DOC_NO = re.compile(r"文号|发文字号|编号|提案号|提案是?几号|几号提案")
+_ASKS_PROPOSAL_NO = re.compile(r"提案是?几号|几号提案")  # a number, not a day (几号开始)
+_ASKS_ISSUED = re.compile(r"发的|发布|印发|下发")
+_ASKS_SIGNED = re.compile(r"落款|成文|签发|签署")
+
+
+def asks_day(question: str) -> bool:
+    """Whether the question asks which day (哪天, 几号开始), not a proposal's number (提案是几号)."""
+    return bool(_ASKS_DAY.search(question)) and not _ASKS_PROPOSAL_NO.search(question)
 
 
 def figure_units(question: str) -> str | None:
@@ -229,7 +242,7 @@ def figure_units(question: str) -> str | None:
     if _ASKS_WHEN_DONE.search(question):
         units["年|月"] = None
     figures = [rf"\d[\d.]*\s*(?:[万亿千百])?(?:{'|'.join(units)})"] if units else []
-    if _ASKS_DAY.search(question):
+    if asks_day(question):
         figures.append(DATE)
     return "|".join(figures) or None
 
@@ -324,7 +337,7 @@ class Reading:
     person: str = ""  # the title of the person asked for by name (组长, 主任), if any
     day: bool = False  # asks which day
     when: bool = False  # asks when, in no unit: a date or a time word answers
-    particulars: str = ""  # asks a document's "number" (文号) or "date" of issue, if either
+    particulars: str = ""  # asks a document's "number" (文号, 提案号), "date" of issue or "signed" date, if any
 
 
 def read(question: str, synonyms: Synonyms) -> Reading:
@@ -334,7 +347,7 @@ def read(question: str, synonyms: Synonyms) -> Reading:
     # in an undated reply, doesn't answer 今年计划新建多少个5G基站. Chosen on
     # h6's s073; on h2 and h7, not chosen on, k030 and t074 (the same near miss)
     # were refused too, and no answerable item of gold, dev or h2-h8 moved.
-    day, when = bool(_ASKS_DAY.search(question)), bool(_ASKS_WHEN.search(question))
+    day, when = asks_day(question), bool(_ASKS_WHEN.search(question))
     return Reading(
         question,
         weights,
@@ -353,6 +366,8 @@ def read(question: str, synonyms: Synonyms) -> Reading:
 
 def _particulars(question: str, asks_when: bool) -> str:
     # The date first: a later part (…文号是啥?哪天发布的?) carries the first part's words.
+    if asks_when and _ASKS_SIGNED.search(question):
+        return "signed"
     if asks_when and _ASKS_ISSUED.search(question):
         return "date"
     return "number" if _ASKS_DOC_NO.search(question) else ""

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.evidence import gather_evidence, names_person, says_when
+from rag.evidence import gather_evidence, names_person, particulars_line, says_when
 
 
 def test_a_figure_about_the_other_side_does_not_answer(fake_pipeline):
@@ -113,3 +113,17 @@ def test_a_passage_saying_this_year_answers_this_year(seeds_copy, tmp_path):
     evidence = gather_evidence(question, pipe.retrieve(question), pipe.index, pipe.embedder)
     assert any("37个" in e.sentence for e in evidence)
     assert pipe.index.synonyms.dated(question).startswith("郑州市2024年")  # what 今年 stands for here
+
+
+def test_the_lines_stating_a_documents_particulars():
+    from rag.documents import Document
+
+    notice = Document("n.txt", "实施方案的通知", (), doc_no="新开〔2020〕26号", date="2020-04-02", written="2020-03-25")
+    assert particulars_line("新开〔2020〕26号", notice, "number")
+    assert particulars_line("发布日期:2020-04-02", notice, "date") and particulars_line("2020年3月25日", notice, "date")
+    assert particulars_line("2020年3月25日", notice, "signed") and not particulars_line(
+        "发布日期:2020-04-02", notice, "signed"
+    )
+    reply = Document("r.txt", "关于…提案的答复", ())
+    assert particulars_line("关于市政协第十五届一次会议第20230294号提案的回复", reply, "number")
+    assert not particulars_line("关于市政协第十五届一次会议第20230294号提案的回复", reply, "date")

@@ -95,6 +95,13 @@ def test_a_documents_number_and_date_are_answered_from_its_own_lines(real_pipeli
     assert not answer.refused and "新开〔2020〕26号" in answer.text and "2020-04-02" in answer.text, answer.text
 
 
+def test_a_replys_proposal_number_and_a_notices_signature_date(real_pipeline):
+    assert "第20230294号" in real_pipeline.ask("九三学社那个低碳产业集聚区的提案,提案号是多少?").text
+    assert "第20240289号" in real_pipeline.ask("民建提的中原城市群一体化提案是几号?").text  # a number, not a day
+    signed = real_pipeline.ask("新乡高新区印发黄河实施方案的通知,落款日期是哪天?")
+    assert signed.text.startswith("2020年3月25日"), signed.text  # the signature's, not the site's 2020-04-02
+
+
 def test_the_items_of_a_list_follow_the_sentence_that_introduces_them(real_pipeline):
     answer = real_pipeline.ask("去年郑州发展面临哪些困难和挑战?")
     for item in ("经济微观主体活力不足", "产业核心竞争力偏弱", "风险隐患有待化解"):
