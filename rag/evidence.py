@@ -95,7 +95,7 @@ def _in_unit(sentence: str, about: list[str], unit: str, day: bool) -> bool:
 
 _DATED_LINE = 20  # characters: a label and a date, a signature's date
 _PROPOSAL_LINE = 40  # ... the line naming the proposal a reply answers (关于…第20230294号提案的回复)
-PROPOSAL_NO = re.compile(r"第\d{4,}号提案")
+_PROPOSAL_NO = re.compile(r"第\d{4,}号提案")
 _WHEN_WORDS = frozenset(["前", "后", "之前", "之后", "以前", "以后"])
 
 
@@ -174,7 +174,7 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
             kept *= _OTHER_UNIT
         if r.when and not says_when(sentence):
             kept *= _OTHER_UNIT  # a time is the kind of answer asked, as a unit is
-        if r.particulars == "number" and not (DOC_NUMBER.search(sentence) or PROPOSAL_NO.search(sentence)):
+        if r.particulars == "number" and not (DOC_NUMBER.search(sentence) or _PROPOSAL_NO.search(sentence)):
             kept *= _OTHER_UNIT  # a document number is the kind of answer asked, as a unit is
         if r.person and not any(r.person in c and names_person(c) for c in _CLAUSE.findall(sentence)):
             kept *= _OTHER_UNIT  # a person is the kind of answer asked, as a unit is (question.py)
@@ -189,7 +189,7 @@ def particulars_line(sentence: str, doc: Document, asked: str) -> bool:
     (asked "number": 新开〔2020〕26号, or a reply's 关于…第20230294号提案的回复),
     a date of its issue or signature (asked "date": 发布日期:2020-04-02,
     2020年3月25日), or of its signature only (asked "signed")."""
-    if asked == "number" and PROPOSAL_NO.search(sentence) and len(sentence) <= _PROPOSAL_LINE:
+    if asked == "number" and _PROPOSAL_NO.search(sentence) and len(sentence) <= _PROPOSAL_LINE:
         return True
     if len(sentence) > _DATED_LINE:
         return False

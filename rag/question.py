@@ -347,12 +347,13 @@ def read(question: str, synonyms: Synonyms) -> Reading:
     # in an undated reply, doesn't answer 今年计划新建多少个5G基站. Chosen on
     # h6's s073; on h2 and h7, not chosen on, k030 and t074 (the same near miss)
     # were refused too, and no answerable item of gold, dev or h2-h8 moved.
+    terms = key_terms(synonyms.dated(question) if synonyms else question)
     day, when = asks_day(question), bool(_ASKS_WHEN.search(question))
     return Reading(
         question,
         weights,
         topic_weights(weights),
-        frozenset(key_terms(synonyms.dated(question) if synonyms else question)),
+        frozenset(terms),
         bool(_ASKS_NUMBER.search(question)),
         figure_units(question),
         tuple(contrasted(question)),
