@@ -152,7 +152,8 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
         seen.add(sentence)
         doc = index.documents[doc_id]
         said = sentence
-        if r.particulars and particulars_line(sentence, doc, r.particulars):
+        states = any(particulars_line(sentence, doc, asked) for asked in r.particulars)
+        if states:
             # The line stating the document's number or date says what it is
             # about only through the document: read it with its title, and as
             # close to the question as the passage holding it.
@@ -170,11 +171,17 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
             kept *= _OFF_TOPIC_FIGURE
         if any(other in sentence and asked not in sentence for asked, other in r.contrasts):
             kept *= _CONTRASTED
-        if r.unit and not _in_unit(sentence, about, r.unit, r.day):
+        # A line stating one of the particulars asked (文号是多少,哪天发布的: the
+        # number, or the date) gives a kind of answer asked, whatever the other.
+        if r.unit and not states and not _in_unit(sentence, about, r.unit, r.day):
             kept *= _OTHER_UNIT
-        if r.when and not says_when(sentence):
+        if r.when and not states and not says_when(sentence):
             kept *= _OTHER_UNIT  # a time is the kind of answer asked, as a unit is
-        if r.particulars == "number" and not (DOC_NUMBER.search(sentence) or _PROPOSAL_NO.search(sentence)):
+        if (
+            "number" in r.particulars
+            and not states
+            and not (DOC_NUMBER.search(sentence) or _PROPOSAL_NO.search(sentence))
+        ):
             kept *= _OTHER_UNIT  # a document number is the kind of answer asked, as a unit is
         if r.person and not any(r.person in c and names_person(c) for c in _CLAUSE.findall(sentence)):
             kept *= _OTHER_UNIT  # a person is the kind of answer asked, as a unit is (question.py)

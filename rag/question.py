@@ -222,7 +222,9 @@ _ASKS_WHEN = re.compile(r"什么时候|啥时候|何时|什么时间")
 # signature's date (落款, 成文) is not the site's 发布日期. Chosen on h9's n006,
 # n048 and n052; on h6, not chosen on, s017 (编号是多少?) now gives the number
 # and s075 (落款日期是哪天) leads with 2020年3月25日, not 2020-04-02; no item of
-# gold, dev or h2-h9 lost a figure or was refused for it.
+# gold, dev or h2-h9 lost a figure or was refused for it. One part may ask for
+# both (文号是多少,啥时候印发的): both lines answer it. Chosen on h8's e038; on
+# h10, not chosen on, q025 gained its 文号 too, and no other item moved.
 _ASKS_DOC_NO = re.compile(r"文号|发文字号|编号|提案号|提案是?几号|几号提案")
 _ASKS_PROPOSAL_NO = re.compile(r"提案是?几号|几号提案")  # a number, not a day (几号开始)
 _ASKS_ISSUED = re.compile(r"发的|发布|印发|下发")
@@ -285,7 +287,9 @@ def key_terms(question: str) -> set[str]:
 
 
 # Words that ask, not what is asked about: a later part doesn't take them along.
-_PART_NOISE = re.compile(rf"(?:19|20)\d{{2}}年|今年|去年|明年|现在|目前|多少|几|{_ASKS_DAY.pattern}")
+_PART_NOISE = re.compile(
+    rf"{_ASKS_DOC_NO.pattern}|(?:19|20)\d{{2}}年|今年|去年|明年|现在|目前|多少|几|{_ASKS_DAY.pattern}"
+)
 
 
 def question_parts(question: str, most: int = 4) -> list[str]:
@@ -337,7 +341,7 @@ class Reading:
     person: str = ""  # the title of the person asked for by name (组长, 主任), if any
     day: bool = False  # asks which day
     when: bool = False  # asks when, in no unit: a date or a time word answers
-    particulars: str = ""  # asks a document's "number" (文号, 提案号), "date" of issue or "signed" date, if any
+    particulars: tuple[str, ...] = ()  # asks a document's "number" (文号, 提案号), "date" of issue, "signed" date
 
 
 def read(question: str, synonyms: Synonyms) -> Reading:
@@ -365,10 +369,8 @@ def read(question: str, synonyms: Synonyms) -> Reading:
     )
 
 
-def _particulars(question: str, asks_when: bool) -> str:
-    # The date first: a later part (…文号是啥?哪天发布的?) carries the first part's words.
-    if asks_when and _ASKS_SIGNED.search(question):
-        return "signed"
-    if asks_when and _ASKS_ISSUED.search(question):
-        return "date"
-    return "number" if _ASKS_DOC_NO.search(question) else ""
+def _particulars(question: str, asks_when: bool) -> tuple[str, ...]:
+    """Which particulars the question asks, as many as it names (文号是多少,啥时候印发的)."""
+    date = "signed" if _ASKS_SIGNED.search(question) else "date" if _ASKS_ISSUED.search(question) else ""
+    number = "number" if _ASKS_DOC_NO.search(question) else ""
+    return tuple(k for k in (number, date if asks_when else "") if k)

@@ -93,6 +93,8 @@ def test_when_an_event_is_held_is_refused_when_no_sentence_says_when(real_pipeli
 def test_a_documents_number_and_date_are_answered_from_its_own_lines(real_pipeline):
     answer = real_pipeline.ask("新乡高新区推进黄河流域生态保护那个方案,文号是啥?哪天发布的?")
     assert not answer.refused and "新开〔2020〕26号" in answer.text and "2020-04-02" in answer.text, answer.text
+    both = real_pipeline.ask("新乡高新区黄河流域那个实施方案的文号是多少,啥时候印发的")  # one part asking both
+    assert "新开〔2020〕26号" in both.text and "2020年3月25日" in both.text, both.text
 
 
 def test_a_replys_proposal_number_and_a_notices_signature_date(real_pipeline):

@@ -74,17 +74,19 @@ def test_the_unit_asked_for():
 
 
 def test_a_documents_particulars_are_asked_for():
-    assert read("黄河实施方案的文号是多少?", None).particulars == "number"
-    assert read("这个方案是啥时候发的?", None).particulars == "date"
-    assert read("通知的落款日期是哪天?", None).particulars == "signed"  # the signature's date, not the site's
+    assert read("黄河实施方案的文号是多少?", None).particulars == ("number",)
+    assert read("这个方案是啥时候发的?", None).particulars == ("date",)
+    assert read("通知的落款日期是哪天?", None).particulars == ("signed",)  # the signature's date, not the site's
     # a reply's number is the proposal's: 提案是几号 asks a number, not a day
     asked = read("民建那个提案是几号?", None)
-    assert asked.particulars == "number" and not asked.day and figure_units("民建那个提案是几号?") is None
-    assert read("那个提案编号是多少?", None).particulars == "number"
-    assert read("第十二届市运会啥时候开?", None).particulars == ""  # when an event is, not a document
+    assert asked.particulars == ("number",) and not asked.day and figure_units("民建那个提案是几号?") is None
+    assert read("那个提案编号是多少?", None).particulars == ("number",)
+    assert read("第十二届市运会啥时候开?", None).particulars == ()  # when an event is, not a document
     # a later part carries the first part's words: its own question is the day
     later = question_parts("黄河方案的文号是啥?哪天发布的?")[1]
-    assert read(later, None).particulars == "date"
+    assert read(later, None).particulars == ("date",)
+    # both asked in one part: both kinds
+    assert read("那个方案的文号是多少,啥时候印发的", None).particulars == ("number", "date")
 
 
 def test_when_is_asked_without_a_unit():
