@@ -225,8 +225,8 @@ _ASKS_WHEN = re.compile(r"什么时候|啥时候|何时|什么时间")
 # gold, dev or h2-h9 lost a figure or was refused for it. One part may ask for
 # both (文号是多少,啥时候印发的): both lines answer it. Chosen on h8's e038; on
 # h10, not chosen on, q025 gained its 文号 too, and no other item moved.
-_ASKS_DOC_NO = re.compile(r"文号|发文字号|编号|提案号|提案是?几号|几号提案")
 _ASKS_PROPOSAL_NO = re.compile(r"提案是?几号|几号提案")  # a number, not a day (几号开始)
+_ASKS_DOC_NO = re.compile(rf"文号|发文字号|编号|提案号|{_ASKS_PROPOSAL_NO.pattern}")
 _ASKS_ISSUED = re.compile(r"发的|发布|印发|下发")
 _ASKS_SIGNED = re.compile(r"落款|成文|签发|签署")
 
