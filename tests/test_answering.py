@@ -108,6 +108,11 @@ def test_question_about_another_city_is_refused(fake_pipeline):
     assert answer.refused
 
 
+def test_city_figure_does_not_answer_for_a_district(fake_pipeline):
+    assert not fake_pipeline().ask("2024年郑州市地区生产总值预期增长多少?").refused
+    assert fake_pipeline().ask("2024年惠济区地区生产总值预期增长多少?").refused
+
+
 def test_stream_yields_checked_sentences_then_answer(fake_pipeline):
     items = list(fake_pipeline().ask_stream(Q))
     assert isinstance(items[-1], Answer)
