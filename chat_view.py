@@ -100,6 +100,8 @@ def render_answer(turn: int, answer: Answer, scope: str = "") -> str:
     scope_note = (
         f'<div class="note">仅在《{html.escape(scope)}》中查找；可在“高级设置”中改为全部文件。</div>' if scope else ""
     )
+    # An English question is answered as its Chinese translation: say which.
+    asked = f'<div class="note">按中文问题回答：{html.escape(answer.translated)}</div>' if answer.translated else ""
     if answer.refused:
         # What the documents do say, closest first: labelled as related text, not as an answer.
         related = "".join(render_source(turn, n, c, "rel") for n, c in enumerate(answer.related, start=1))
@@ -111,11 +113,11 @@ def render_answer(turn: int, answer: Answer, scope: str = "") -> str:
             else ""
         )
         return (
-            f'<div class="govrag refused" id="ans-{turn}"><div class="refused-label">未找到依据</div>'
+            f'<div class="govrag refused" id="ans-{turn}"><div class="refused-label">未找到依据</div>{asked}'
             f'<div class="answer-text">{_text(answer.text)}</div>{contact}{scope_note}{related}</div>'
         )
     count = len(answer.citations)
-    parts = [f'<div class="govrag answered" id="ans-{turn}">']
+    parts = [f'<div class="govrag answered" id="ans-{turn}">', asked]
     if answer.short:
         parts.append(f'<div class="short">{link_markers(_text(answer.short), turn, count)}</div>')
     parts.append(f'<div class="answer-text">{link_markers(_text(answer.text), turn, count)}</div>')

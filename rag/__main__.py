@@ -20,6 +20,8 @@ from .settings import Settings, settings_from
 
 
 def _print_answer(answer) -> None:
+    if answer.translated:
+        print(f"按中文问题回答: {answer.translated}\n")
     if answer.short:
         print(f"简答: {answer.short}\n")
     print(answer.text)

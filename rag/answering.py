@@ -46,7 +46,7 @@ from .generation import LLM, LLMError
 from .headline import headline
 from .index import Index
 from .lexical import coverage
-from .question import question_parts, read
+from .question import is_chinese, question_parts, read
 from .retrieval import Hit
 from .settings import Settings
 
@@ -87,6 +87,12 @@ class Answer:
         """For a refusal, whom to ask: the agency that issued the closest
         document with one, as the document names it."""
         return next((c.agency for c in self.related if c.agency), "")
+
+    @property
+    def translated(self) -> str:
+        """For a question asked in English, the Chinese question it was
+        answered as (rag/translation.py), so the asker sees what was answered."""
+        return self.resolved_question if not is_chinese(self.question) and is_chinese(self.resolved_question) else ""
 
 
 _LONG = 80  # characters: a longer sentence listing many items is shown in part

@@ -21,6 +21,7 @@ from .index import Index, load_or_build
 from .question import has_content, is_chinese, normalise, question_parts, resolve_follow_up, validate_question
 from .retrieval import Hit, Retriever
 from .settings import Settings
+from .translation import to_chinese
 
 History = Sequence[str | tuple[str, str] | dict]
 _MOST_HITS = 50  # top_k beyond this only slows the answer: evidence comes from the first few
@@ -162,9 +163,13 @@ class Pipeline:
         if not has_content(resolved, index.synonyms):
             raise ValueError(HINT)
         if not is_chinese(resolved):
-            yield ONLY_CHINESE
-            yield Answer(question, ONLY_CHINESE, (), True, resolved_question=resolved)
-            return
+            limit = self.settings.max_question_chars
+            translated = to_chinese(resolved, self.llm, limit) if self.settings.translate else None
+            if translated is None or not has_content(normalise(translated), index.synonyms):
+                yield ONLY_CHINESE
+                yield Answer(question, ONLY_CHINESE, (), True, resolved_question=resolved)
+                return
+            resolved = normalise(translated)
         hits = self._retrieve_parts(index, resolved, top_k, doc)
         retrieved = time.perf_counter()
         first = None

@@ -163,8 +163,8 @@ def is_chinese(question: str) -> bool:
     """Whether the question has any Chinese in it. The documents are Chinese
     and the lexical half of scoring reads Chinese words only: asked in English,
     e5 alone found the answering paragraph for 2 of 4 questions tried (the two
-    about GDP, a word the synonym table knows), so an English question is told
-    plainly to ask in Chinese rather than answered from the wrong paragraph."""
+    about GDP, a word the synonym table knows), so an English question is put
+    into Chinese first (rag/translation.py), not answered from the wrong paragraph."""
     return bool(_HAN.search(question))
 
 

@@ -386,6 +386,7 @@ def completion(rid: str, answer: Answer) -> dict:
         "related": related_json(answer),
         "short": answer.short,
         "contact": answer.contact,
+        "asked_as": answer.translated,
     }
 
 
@@ -430,6 +431,7 @@ async def events(rid: str, first, job: Job) -> AsyncIterator[bytes]:
                     "related": related_json(item),
                     "short": item.short,
                     "contact": item.contact,
+                    "asked_as": item.translated,
                 }
                 yield sse(chunk(rid, {"content": sources_text(item)}, "stop", **extra))
             else:

@@ -135,6 +135,9 @@ class Settings:
     # on every set, tuned or not, in a fraction of the time (rag/answering.py),
     # so the model is called only when asked for; a stronger model may earn it.
     compose: str = "extract"
+    # A question with no Chinese in it is put into Chinese by the LLM and asked
+    # so (rag/translation.py); off, it is told to ask in Chinese.
+    translate: bool = True
     # At most this many answer sentences, each backed by its own citation.
     max_answer_sentences: int = 3
 

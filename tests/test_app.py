@@ -123,6 +123,14 @@ def test_html_in_a_question_is_shown_as_text(make_pipe):
     assert pipe.calls[0]["question"] == XSS  # the pipeline gets what was typed
 
 
+def test_an_english_question_shows_the_chinese_question_it_was_answered_as(make_pipe):
+    pipe = make_pipe(lambda _prompt, choices: "".join(choices[:1]) if choices else "<b>郑州</b>2024年GDP预期增长多少?")
+    _, (chat, _) = run(pipe, "What is the GDP growth target of Zhengzhou for 2024?")
+    html = bot(chat)
+    assert 'class="govrag answered"' in html and "7%左右" in html
+    assert '<div class="note">按中文问题回答：郑州 2024年GDP预期增长多少?</div>' in html
+
+
 def test_refused_answer_looks_different(make_pipe):
     _, (chat, _) = run(make_pipe(), "洛阳市2024年GDP预期增长多少?")
     html = bot(chat)

@@ -34,8 +34,14 @@ def test_questions_typed_as_citizens_type_them_are_answered(real_pipeline, typed
     assert not answer.refused and "12.65万人" in answer.text, answer.text
 
 
-def test_an_english_question_is_told_plainly_to_ask_in_chinese(real_pipeline):
+def test_an_english_question_is_answered_in_the_documents_words(real_pipeline):
     answer = real_pipeline.ask("How many new urban jobs does Zhengzhou plan to create in 2024?")
+    assert not answer.refused and "12.65万人" in answer.text, answer.text
+    assert "就业" in answer.translated
+
+
+def test_english_asking_nothing_is_told_plainly_to_ask_in_chinese(real_pipeline):
+    answer = real_pipeline.ask("hello")
     assert answer.refused and "中文" in answer.text and not answer.citations
 
 

@@ -133,7 +133,7 @@ def test_a_question_asking_nothing_gets_a_hint(fake_pipeline):
             fake_pipeline().ask(question)
 
 
-def test_an_english_question_is_told_to_ask_in_chinese(fake_pipeline):
+def test_an_english_question_the_model_cannot_put_into_chinese_is_told_to_ask_in_chinese(fake_pipeline):
     answer = fake_pipeline().ask("How many new urban jobs does Zhengzhou plan to create in 2024?")
     assert answer.refused and "中文" in answer.text and not answer.citations
 

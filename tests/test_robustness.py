@@ -80,8 +80,10 @@ def test_ask_with_real_models(real_pipeline, name):
     second = real_pipeline.ask(BAD[name])
     assert_safe(first)
     assert (first.text, first.refused) == (second.text, second.refused)
-    if name in ("another city", "weather", "english"):
+    if name in ("another city", "weather"):
         assert first.refused, first.text
+    if name == "english":  # answered as its Chinese translation (rag/translation.py)
+        assert not first.refused and "7%左右" in first.text, first.text
 
 
 # The only markup the page writes itself; anything else would come from the input.

@@ -338,7 +338,7 @@ def test_brackets_inside_strings_are_not_nesting(server):
 def test_the_short_answer_comes_first_in_the_json(server):
     with post(server, {"messages": [{"role": "user", "content": Q}]}) as r:
         reply = json.load(r)
-    assert reply["short"] == "地区生产总值增长7%左右[1]" and reply["contact"] == ""
+    assert reply["short"] == "地区生产总值增长7%左右[1]" and reply["contact"] == "" and reply["asked_as"] == ""
 
 
 def test_a_refusal_carries_the_related_passages(server):
