@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, replace
 
 from .citations import Citation, markers, split_sentences, strip_markers, supports
 from .embeddings import Embedder
-from .evidence import Evidence, gather_evidence
+from .evidence import ITEM_SENTENCE, Evidence, gather_evidence
 from .generation import LLM, LLMError
 from .headline import headline
 from .index import Index
@@ -54,11 +54,11 @@ REFUSAL = "资料中没有相关信息，无法根据现有文件回答这个问
 _CANDIDATES = 6  # evidence sentences offered to the model, at most
 _MARGIN = 0.12  # ... those scoring within this of the best (set on the gold set)
 _RELATED = 3  # passages shown beside a refusal
-# Item sentences of a paragraph (一是…。二是…。, ▲…, （1）…): asked for a list,
-# the run of them after a lead that introduces them, or around a lead that is
-# one, is shown whole and in order (at most _MOST_ITEMS). Over gold, dev,
-# h2-h7 and calibration it moved only h7's t065 (面临哪些困难和挑战, must 0 -> 1).
-_ITEM_SENTENCE = re.compile(r"^(?:[一二三四五六七八九十]+是|[（(][一二三四五六七八九十\d]{1,2}[）)]|[①-⑳▲])")
+# Item sentences of a paragraph (一是…。二是…。, ▲…, （1）…, evidence.ITEM_SENTENCE):
+# asked for a list, the run of them after a lead that introduces them, or
+# around a lead that is one, is shown whole and in order (at most _MOST_ITEMS).
+# Over gold, dev, h2-h7 and calibration it moved only h7's t065 (面临哪些困难和挑战,
+# must 0 -> 1).
 _MOST_ITEMS = 8
 # Said after the answered parts of a question whose other parts the documents
 # don't answer. It names no figure of the question: every number an answer
@@ -218,14 +218,14 @@ class Composer:
         if lead.sentence not in said:
             return []
         start = said.index(lead.sentence)
-        if _ITEM_SENTENCE.match(lead.sentence):
-            while start > 0 and _ITEM_SENTENCE.match(said[start - 1]):
+        if ITEM_SENTENCE.match(lead.sentence):
+            while start > 0 and ITEM_SENTENCE.match(said[start - 1]):
                 start -= 1
         else:
             start += 1
         run = []
         for sentence in said[start:]:
-            if not _ITEM_SENTENCE.match(sentence) or len(run) == _MOST_ITEMS:
+            if not ITEM_SENTENCE.match(sentence) or len(run) == _MOST_ITEMS:
                 break
             run.append(sentence)
         return [replace(lead, sentence=s) for s in run if s != lead.sentence] if len(run) > 1 else []
