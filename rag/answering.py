@@ -199,13 +199,22 @@ class Composer:
         unanswered, support = 0, 0.0
         for part in parts:
             # 去年 is a year: the part's evidence must be about that year.
-            evidence = gather_evidence(self.index.synonyms.dated(part), hits, self.index, self.embedder)
+            part = self.index.synonyms.dated(part)
+            evidence = gather_evidence(part, hits, self.index, self.embedder)
             best = max((e.score for e in evidence), default=0.0)
             support = max(support, best)
             if best < self.settings.refuse_below:
                 unanswered += 1
                 continue
             used = {e.sentence for e in picked}
+            if evidence[0].sentence in used:
+                # The subject this part takes from the first (金融业增加值…?
+                # 技术合同成交额又突破了多少) led it back to an earlier answer:
+                # rank by the part's own words, the subject given, as a title is.
+                # Chosen on the multi-part misses of dev-h13 (h7's t035 and
+                # t067, h9's n100 and h10's q043 gained; no item lost); on h14,
+                # not chosen on, x057 (链主企业…?小微企业园…?) gained too.
+                evidence = gather_evidence(part, hits, self.index, self.embedder, given=parts[0])
             near = [e for e in evidence[:_CANDIDATES] if e.fit >= evidence[0].fit - _MARGIN and e.sentence not in used]
             picked += near[:1]
         return picked, unanswered, support

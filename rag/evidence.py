@@ -107,11 +107,14 @@ def says_when(sentence: str) -> bool:
     return any(flag == "t" or (flag == "f" and word in _WHEN_WORDS) for word, flag in tagged_words(sentence))
 
 
-def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: Embedder) -> list[Evidence]:
+def gather_evidence(
+    question: str, hits: Sequence[Hit], index: Index, embedder: Embedder, given: str = ""
+) -> list[Evidence]:
     """Every sentence of the hits' paragraphs, scored for how well it answers the
     question, best first. A sentence whose paragraph (with its document's title,
     heading path and main places) lacks a year, number or place the question
-    names is left out: 洛阳's figures are not in a paragraph about 郑州."""
+    names is left out: 洛阳's figures are not in a paragraph about 郑州.
+    Words of `given` (a subject already asked about) rank no sentence."""
     r = read(question, index.synonyms)
     q = embedder.embed([question], "query")[0]
     rows: list[int] = []
@@ -138,9 +141,11 @@ def gather_evidence(question: str, hits: Sequence[Hit], index: Index, embedder: 
     # Which sentence answers best is told by the words the document's title
     # doesn't already say: in the 新乡高新区…黄河流域生态保护…实施方案, a
     # sentence naming 高新区, 黄河 and 保护 is about everything and answers
-    # nothing. Whether anything answers (the support) still counts them.
+    # nothing. Whether anything answers (the support) still counts them, and
+    # so with a subject `given` by an earlier part of the question.
     own = {
-        d: [(alts, w) for alts, w in r.weights if not any(a in index.documents[d].title for a in alts)] or r.weights
+        d: [(alts, w) for alts, w in r.weights if not any(a in index.documents[d].title or a in given for a in alts)]
+        or r.weights
         for d in dict.fromkeys(h.doc for h in hits)
     }
     out: list[Evidence] = []

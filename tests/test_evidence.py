@@ -132,7 +132,8 @@ def test_the_lines_stating_a_documents_particulars():
 def test_an_items_label_names_what_its_sentences_are_about():
     from rag.evidence import item_labels
 
-    labels = item_labels("▲基础设施投资领域。加快推进60个项目;新开工54个项目。 ▲公共设施领域。新开工26个项目。总计如此。")
+    paragraph = "▲基础设施投资领域。加快推进60个项目;新开工54个项目。 ▲公共设施领域。新开工26个项目。总计如此。"
+    labels = item_labels(paragraph)
     assert labels == {
         "加快推进60个项目;": "▲基础设施投资领域。",
         "新开工54个项目。": "▲基础设施投资领域。",
@@ -145,3 +146,15 @@ def test_an_items_label_names_what_its_sentences_are_about():
 def test_a_box_items_sentences_are_read_with_its_label(fake_pipeline):
     answer = fake_pipeline().ask("公共设施补短板领域新开工多少个重大项目?")
     assert not answer.refused and "26个重大项目" in answer.text.split("[1]")[0], answer.text
+
+
+def test_a_subject_given_ranks_a_part_by_its_own_words(fake_pipeline):
+    # 技术合同成交额又突破了多少, read with the subject of 金融业增加值是多少:
+    # given that subject, the sentence about 技术合同成交额 comes first.
+    pipe = fake_pipeline()
+    part = "金融业增加值技术合同成交额又突破了多少?"
+    hits = pipe.retrieve(part)
+    bare = gather_evidence(part, hits, pipe.index, pipe.embedder)
+    given = gather_evidence(part, hits, pipe.index, pipe.embedder, given="金融业增加值是多少?")
+    assert "1493.2亿元" in bare[0].sentence and "650亿元" in given[0].sentence
+    assert {e.sentence: e.score for e in bare} == {e.sentence: e.score for e in given}  # support is unchanged
