@@ -41,7 +41,7 @@ def test_validate_question():
 def test_question_parts():
     assert question_parts("郑州技术合同成交额去年多少?今年目标多少?") == [
         "郑州技术合同成交额去年多少?",
-        "郑州技术合同成交额今年目标多少?",
+        "郑州技术合同成交额,今年目标多少?",
     ]
     assert question_parts("战略性新兴产业到2030年、2035年要占工业多少?") == [
         "战略性新兴产业到2030年要占工业多少?",
@@ -107,7 +107,7 @@ def test_what_a_question_asks_for():
     # words holding a question word are never in an answer, so they don't dilute coverage
     words = [alts[0] for alts, _ in question_weights("都市圈规划里说的是哪几个地方?")]
     assert "规划" in words and not any(w in words for w in ("哪几", "哪几个", "几个"))
-    assert question_parts("方案是哪天发布的?文号是多少?")[1] == "方案是发布的文号是多少?"
+    assert question_parts("方案是哪天发布的?文号是多少?")[1] == "方案是发布的,文号是多少?"
 
 
 def test_questions_are_read_as_citizens_type_them():
@@ -142,3 +142,13 @@ def test_question_parts_are_bounded():
     assert len(question_parts("郑?" * 1000, most=2)) == 2
     years = "、".join(f"{y}年" for y in range(2020, 2031))
     assert len(question_parts(f"地区生产总值{years}各是多少")) == 4
+
+
+def test_what_is_measured_fixes_the_unit_in_the_clause_asking():
+    from rag.question import figure_units
+
+    assert re.search(figure_units("创业担保贷款的利率是多少?"), "利率4.35%")
+    assert not re.search(figure_units("创业担保贷款的利率是多少?"), "发放创业担保贷款13.46亿元以上")
+    assert re.search(figure_units("这41个项目总投资多少?"), "总投资250亿元")
+    assert not re.search(figure_units("这41个项目总投资多少?"), "等41个重大项目")
+    assert figure_units("新乡过滤产业园总投资,工业用地再加多少年?") is None  # the subject's measure isn't asked
