@@ -78,6 +78,12 @@ def _lists_about(sentence: str, topic) -> bool:
     return any(LIST_ITEMS.search(c) and coverage(topic, c) >= 0.5 for c in _CLAUSE.findall(sentence))
 
 
+def _most_listed(sentence: str) -> int:
+    """The most items one clause of the sentence lists (A、B和C: 3; 与 may join
+    words of one item, 生命科学与生物技术, which only counts too many)."""
+    return max((len(re.findall(r"、|和|与|及", c)) + 1 for c in re.split(r"[,，;；。:：]", sentence)), default=1)
+
+
 def _in_unit(sentence: str, about: list[str], unit: str, day: bool) -> bool:
     """Whether the sentence gives a figure in the unit asked for: in one of its
     clauses `about` what is asked, if any (一般公共预算收入增长3.1% doesn't answer
@@ -191,6 +197,8 @@ def gather_evidence(
             kept *= _OTHER_UNIT  # a document number is the kind of answer asked, as a unit is
         if r.person and not any(r.person in c and names_person(c) for c in _CLAUSE.findall(sentence)):
             kept *= _OTHER_UNIT  # a person is the kind of answer asked, as a unit is (question.py)
+        if r.counted and not ITEM_SENTENCE.match(sentence) and _most_listed(sentence) < r.counted:
+            kept *= _OTHER_UNIT  # names as many as counted are the answer asked, as a unit is
         lists = r.lists and _lists_about(sentence, r.topic)
         out.append(Evidence(sentence, doc_id, number, score * kept, ranks[row], lists, fit * kept))
     out.sort(key=lambda e: e.fit, reverse=True)

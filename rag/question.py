@@ -378,6 +378,7 @@ class Reading:
     day: bool = False  # asks which day
     when: bool = False  # asks when, in no unit: a date or a time word answers
     particulars: tuple[str, ...] = ()  # asks a document's "number" (文号, 提案号), "date" of issue, "signed" date
+    counted: int = 0  # asks the names of this many things it counts (那23个示范村是哪些), if any
 
 
 def read(question: str, synonyms: Synonyms) -> Reading:
@@ -402,7 +403,31 @@ def read(question: str, synonyms: Synonyms) -> Reading:
         day,
         when and not _ASKS_WHEN_DONE.search(question),
         _particulars(question, day or when),
+        counted_asked(question),
     )
+
+
+# Names asked of things the question counts (那23个示范村具体是哪些, 两个国家级孵化器
+# 叫啥): a sentence that counts them without naming as many doesn't answer
+# (rag/evidence.py). Chosen on h10's q101 and h11's r081 and r084, and mended
+# where it cost h6's s005, h7's t007, h9's n108 and h10's q084 (items joined by
+# 和, 分别 asking how rather than which); on h13 and h14, not chosen on, v076,
+# x007 and x098 were refused too, and no answerable item of any set moved.
+_COUNTED = re.compile(r"(\d+|[两一二三四五六七八九十]{1,3})(?:个|家|座|项|条|所|类|大)")
+_ASKS_NAMES = re.compile(rf"{_ASKS_LIST.pattern}|叫啥|叫什么|是谁|名字|名单")
+_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九十")} | {"两": 2}
+
+
+def counted_asked(question: str) -> int:
+    if not _ASKS_NAMES.search(question) or not (m := _COUNTED.search(question)):
+        return 0
+    n = m.group(1)
+    if n.isdigit():
+        return int(n)
+    if len(n) == 1:
+        return _DIGITS[n]
+    tens, _, ones = n.partition("十")
+    return (_DIGITS.get(tens, 1) if tens else 1) * 10 + (_DIGITS.get(ones, 0) if ones else 0)
 
 
 def _particulars(question: str, asks_when: bool) -> tuple[str, ...]:

@@ -26,6 +26,10 @@ def support(pipe, question: str, sentence_part: str, top_k: int | None = None) -
         ("2024年郑州一般公共预算收入是多少亿?", "2024年郑州一般公共预算收入是多少?", "一般公共预算收入增长3%以上"),
         # The 2023 results give its growth (3.1%); their 亿 is foreign investment's (2.3亿美元).
         ("2023年郑州一般公共预算收入是多少亿?", "2023年郑州一般公共预算收入是多少?", "一般公共预算收入增长3.1%"),
+        # A rate is a share: 13.46亿元 of loans gives none.
+        ("创业担保贷款的利率是多少?", "创业担保贷款是多少?", "力争发放创业担保贷款13.46亿元以上"),
+        # The 23 villages are counted, never named.
+        ("那23个和美乡村示范村具体是哪些?", "和美乡村示范村具体是哪些?", "巩固提升23个和美乡村示范村建设成果"),
     ],
 )
 def test_a_sentence_without_what_is_asked_does_not_answer(fake_pipeline, asked, plain, sentence_part):
@@ -158,3 +162,10 @@ def test_a_subject_given_ranks_a_part_by_its_own_words(fake_pipeline):
     given = gather_evidence(part, hits, pipe.index, pipe.embedder, given="金融业增加值是多少?")
     assert "1493.2亿元" in bare[0].sentence and "650亿元" in given[0].sentence
     assert {e.sentence: e.score for e in bare} == {e.sentence: e.score for e in given}  # support is unchanged
+
+
+def test_a_sentence_naming_as_many_as_counted_answers_for_them(fake_pipeline):
+    pipe = fake_pipeline()
+    listing = "动力电池与新能源汽车、生命科学与生物技术、航空航天、大数据等四大主导产业"
+    counted = support(pipe, "新乡高新区的四大主导产业是哪些?", listing)
+    assert counted >= support(pipe, "新乡高新区的主导产业是哪些?", listing)

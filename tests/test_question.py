@@ -152,3 +152,12 @@ def test_what_is_measured_fixes_the_unit_in_the_clause_asking():
     assert re.search(figure_units("这41个项目总投资多少?"), "总投资250亿元")
     assert not re.search(figure_units("这41个项目总投资多少?"), "等41个重大项目")
     assert figure_units("新乡过滤产业园总投资,工业用地再加多少年?") is None  # the subject's measure isn't asked
+
+
+def test_the_names_of_things_counted_are_asked():
+    from rag.question import counted_asked
+
+    assert counted_asked("那23个和美乡村示范村具体是哪些村?") == 23
+    assert counted_asked("两个国家级孵化器叫啥名字?") == 2 and counted_asked("四大主导产业是哪些?") == 4
+    assert counted_asked("十二个项目是哪些?") == 12 and counted_asked("那11家分别是怎么处理的?") == 0
+    assert counted_asked("2024年新建5G基站多少个?") == 0
