@@ -250,9 +250,9 @@ def item_labels(paragraph: str) -> dict[str, str]:
     """Each sentence of a paragraph of items with the label of the item it
     belongs to (▲公共设施补短板领域。…;新开工…等26个重大项目。): the label
     names the sentence's subject as a heading does, and is read with it.
-    Chosen on h9's n087 (公共设施补短板领域新开工的重大项目); on h7, h8 and h11,
-    not chosen on, t048, e043, r033 and r053 gained their figures or items
-    too, and no item of gold, dev, h2-h11, h13 or calibration lost any."""
+    Chosen on h9's n087 (公共设施补短板领域新开工的重大项目); on h7, h8, h11 and
+    h14, not chosen on, t048, e043, r033, r053 and x074 gained their figures or
+    items too, and no item of gold, dev, h2-h11, h13 or calibration lost any."""
     labels: dict[str, str] = {}
     label = ""
     for sentence in split_sentences(paragraph):

@@ -28,7 +28,8 @@ NUMBER = re.compile(r"\d+(?:\.\d+)?")
 # retrieved paragraph mentions is about somewhere the documents don't cover.
 # Zhengzhou's and Xinxiang's districts and county-level cities too: the plan's
 # city-wide figure doesn't answer 惠济区新增城镇就业多少. Chosen on h10's q100
-# and h11's r098; on h13, not chosen on, v108 (新乡红旗区…文号) was refused too.
+# and h11's r098; on h13 and h14, not chosen on, v108 (新乡红旗区…文号) and x101
+# (二七区地区生产总值) were refused too.
 # One loss: h7's t023 asks 另外煤矿…关掉了多少家 after a question about 登封,
 # and the part, read with its subject, now needs 登封 in the paragraph.
 PLACES = frozenset(

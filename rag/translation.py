@@ -4,8 +4,8 @@ The documents are Chinese and half of evidence scoring reads Chinese words, so
 an English question is answered as its Chinese translation: the bundled
 gemma-3-270m, shown three examples, translates short questions well enough
 (asked in Chinese so, 8 of the 12 English questions of h5-h11 were answered
-with their figure, against none told to ask in Chinese; on h13, not chosen on,
-see the README). The translation is greedy and read anew each time, so the same
+with their figure, against none told to ask in Chinese; on h13 and h14, not
+chosen on, 2 of 4 were). The translation is greedy and read anew each time, so the same
 question is put the same way.
 
 Deliberately not done here: answering (the translation is asked as any Chinese
