@@ -266,6 +266,14 @@ _ASKS_ISSUED = re.compile(r"发的|发布|印发|下发")
 _ASKS_SIGNED = re.compile(r"落款|成文|签发|签署")
 
 
+# A phone number asked for (联系电话是多少, 打哪个电话) is answered only by one.
+# Chosen on h11's r097 (h9's n013 stays answered by the reply's title line); on
+# h13 and h14, not chosen on, v058 and x017 were refused too. No set asks for a
+# number the documents give: the site's footer, which has one, isn't indexed.
+_ASKS_PHONE = re.compile(r"电话|联系方式|手机号")
+PHONE = r"(?<!\d)(?:0\d{2,3}-?)?\d{7,8}(?!\d)|(?<!\d)1\d{10}(?!\d)"
+
+
 def asks_day(question: str) -> bool:
     """Whether the question asks which day (哪天, 几号开始), not a proposal's number (提案是几号)."""
     return bool(_ASKS_DAY.search(question)) and not _ASKS_PROPOSAL_NO.search(question)
@@ -282,6 +290,8 @@ def figure_units(question: str) -> str | None:
     figures = [rf"\d[\d.]*\s*(?:[万亿千百])?(?:{'|'.join(units)})"] if units else []
     if asks_day(question):
         figures.append(DATE)
+    if _ASKS_PHONE.search(question):
+        figures.append(PHONE)
     return "|".join(figures) or None
 
 

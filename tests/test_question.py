@@ -161,3 +161,11 @@ def test_the_names_of_things_counted_are_asked():
     assert counted_asked("两个国家级孵化器叫啥名字?") == 2 and counted_asked("四大主导产业是哪些?") == 4
     assert counted_asked("十二个项目是哪些?") == 12 and counted_asked("那11家分别是怎么处理的?") == 0
     assert counted_asked("2024年新建5G基站多少个?") == 0
+
+
+def test_a_phone_number_asked_for_is_answered_by_one():
+    from rag.question import figure_units
+
+    unit = figure_units("都市圈建设工作办公室的联系电话是多少?")
+    assert re.search(unit, "联系电话:0371-67181234") and re.search(unit, "13812345678")
+    assert not re.search(unit, "争取成立郑州都市圈建设工作办公室,2024年建成5G基站4.8万个")
