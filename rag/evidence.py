@@ -25,7 +25,8 @@ from .documents import Document
 from .embeddings import Embedder
 from .index import Index
 from .lexical import coverage, tagged_words
-from .question import DATE, NUMBER, PLACES, YEAR, read
+from .places import PLACES
+from .question import DATE, NUMBER, YEAR, read
 from .retrieval import Hit, stretched
 
 
