@@ -165,11 +165,12 @@ class Pipeline:
         if not is_chinese(resolved):
             limit = self.settings.max_question_chars
             translated = to_chinese(resolved, self.llm, limit) if self.settings.translate else None
-            if translated is None or not has_content(normalise(translated), index.synonyms):
+            translated = normalise(translated) if translated else ""
+            if not has_content(translated, index.synonyms):
                 yield ONLY_CHINESE
                 yield Answer(question, ONLY_CHINESE, (), True, resolved_question=resolved)
                 return
-            resolved = normalise(translated)
+            resolved = translated
         hits = self._retrieve_parts(index, resolved, top_k, doc)
         retrieved = time.perf_counter()
         first = None

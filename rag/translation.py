@@ -5,8 +5,8 @@ an English question is answered as its Chinese translation: the bundled
 gemma-3-270m, shown three examples, translates short questions well enough
 (asked in Chinese so, 8 of the 12 English questions of h5-h11 were answered
 with their figure, against none told to ask in Chinese; on h13 and h14, not
-chosen on, 2 of 4 were). The translation is greedy and read anew each time, so the same
-question is put the same way.
+chosen on, 2 of 4 were). The translation is greedy and read anew each time,
+so the same question is put the same way.
 
 Deliberately not done here: answering (the translation is asked as any Chinese
 question is), or translating the answer back: its sentences are the
@@ -34,7 +34,7 @@ def to_chinese(question: str, llm: LLM, limit: int) -> str | None:
     """The question in Chinese, or None when the model gave no Chinese
     question (or failed): the caller then asks for the question in Chinese."""
     try:
-        text = "".join(llm.stream(_PROMPT.format(question=" ".join(question.split())), max_tokens=_MAX_TOKENS))
+        text = "".join(llm.stream(_PROMPT.format(question=question), max_tokens=_MAX_TOKENS))
     except LLMError:
         return None
     line = text.strip().split("\n", 1)[0].strip()
