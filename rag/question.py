@@ -178,6 +178,14 @@ _ASKS_PHONE = re.compile(r"电话|联系方式|手机号")
 _PHONE = r"(?<!\d)(?:0\d{2,3}-?)?\d{7,8}(?!\d)|(?<!\d)1\d{10}(?!\d)"
 
 
+def asks_change(question: str) -> bool:
+    """Whether the question's last clause, the one asking, asks how much a
+    figure changed (服务业增加值比上年增长了多少): a figure of change answers it
+    (增长7.4%, 下降35万吨), not the level (8072.2亿元)."""
+    asked = re.split(r"[,，;；]", question.rstrip("?？ "))[-1]
+    return bool(_CHANGE.search(asked) and _ASKS_NUMBER.search(asked))
+
+
 def asks_day(question: str) -> bool:
     """Whether the question asks which day (哪天, 几号开始), not a proposal's number (提案是几号)."""
     return bool(_ASKS_DAY.search(question)) and not _ASKS_PROPOSAL_NO.search(question)
@@ -294,6 +302,7 @@ class Reading:
     when: bool = False  # asks when, in no unit: a date or a time word answers
     particulars: tuple[str, ...] = ()  # asks a document's "number" (文号, 提案号), "date" of issue, "signed" date
     counted: int = 0  # asks the names of this many things it counts (那23个示范村是哪些), if any
+    change: bool = False  # asks how much a figure changed (比上年增长了多少), not its level
 
 
 def read(question: str, synonyms: Synonyms) -> Reading:
@@ -319,6 +328,7 @@ def read(question: str, synonyms: Synonyms) -> Reading:
         when and not _ASKS_WHEN_DONE.search(question),
         _particulars(question, day or when),
         counted_asked(question),
+        asks_change(question),
     )
 
 

@@ -30,6 +30,12 @@ def support(pipe, question: str, sentence_part: str, top_k: int | None = None) -
         ("创业担保贷款的利率是多少?", "创业担保贷款是多少?", "力争发放创业担保贷款13.46亿元以上"),
         # The 23 villages are counted, never named.
         ("那23个和美乡村示范村具体是哪些?", "和美乡村示范村具体是哪些?", "巩固提升23个和美乡村示范村建设成果"),
+        # The fund is named, its size never given: the sentence has no figure at all.
+        ("都市圈产业合作发展基金规模有多大?", "都市圈产业合作发展基金规模怎么样?", "探索设立郑州都市圈产业合作发展"),
+        # A change asked: 8072.2亿元 is the level, not how much it grew.
+        ("2023年郑州服务业增加值比上年增长了多少?", "2023年郑州服务业增加值是多少?", "其中服务业增加值8072.2亿元"),
+        # The two incubators are counted, never named; the items listed are services.
+        ("新乡高新区那两个国家级孵化器叫什么名字?", "新乡高新区那两个国家级孵化器干什么?", "以现有两个国家级孵化器"),
     ],
 )
 def test_a_sentence_without_what_is_asked_does_not_answer(fake_pipeline, asked, plain, sentence_part):
