@@ -105,10 +105,14 @@ class Index:
             )
 
     @functools.cached_property
+    def text(self) -> str:
+        """Every paragraph of the documents, in one string: where a word of the documents is looked up."""
+        return "".join(p.text for d in self.documents.values() for p in d.paragraphs)
+
+    @functools.cached_property
     def synonyms(self) -> Synonyms:
         years = [int(d.date[:4]) for d in self.documents.values() if d.date[:4].isdigit()]
-        text = "".join(p.text for d in self.documents.values() for p in d.paragraphs)
-        return Synonyms(text, max(years, default=None))
+        return Synonyms(self.text, max(years, default=None))
 
     def sentence_rows(self, doc: str, number: int) -> range:
         """Rows of `sentences` that belong to one paragraph."""

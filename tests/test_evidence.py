@@ -32,6 +32,8 @@ def support(pipe, question: str, sentence_part: str, top_k: int | None = None) -
         ("那23个和美乡村示范村具体是哪些?", "和美乡村示范村具体是哪些?", "巩固提升23个和美乡村示范村建设成果"),
         # The fund is named, its size never given: the sentence has no figure at all.
         ("都市圈产业合作发展基金规模有多大?", "都市圈产业合作发展基金规模怎么样?", "探索设立郑州都市圈产业合作发展"),
+        # 8072.2亿元 is the 服务业's 增加值, not the 工业's.
+        ("2023年郑州工业增加值是多少亿元?", "2023年郑州服务业增加值是多少亿元?", "其中服务业增加值8072.2亿元"),
         # A change asked: 8072.2亿元 is the level, not how much it grew.
         ("2023年郑州服务业增加值比上年增长了多少?", "2023年郑州服务业增加值是多少?", "其中服务业增加值8072.2亿元"),
         # The two incubators are counted, never named; the items listed are services.
@@ -175,3 +177,10 @@ def test_a_sentence_naming_as_many_as_counted_answers_for_them(fake_pipeline):
     listing = "动力电池与新能源汽车、生命科学与生物技术、航空航天、大数据等四大主导产业"
     counted = support(pipe, "新乡高新区的四大主导产业是哪些?", listing)
     assert counted >= support(pipe, "新乡高新区的主导产业是哪些?", listing)
+
+
+def test_a_typo_names_no_other_owner(fake_pipeline):
+    # 博土 is no word of the documents: 博士及以上优秀青年人才 still answers 博土人才.
+    pipe = fake_pipeline()
+    typo = support(pipe, "今年郑州要引进多少博土人才?", "引进博士及以上优秀青年人才1000名")
+    assert typo > 0.7 * support(pipe, "今年郑州要引进多少博士人才?", "引进博士及以上优秀青年人才1000名")
