@@ -206,6 +206,8 @@ def gather_evidence(
             continue
         seen.add(sentence)
         doc = index.documents[doc_id]
+        if "addressee" not in r.particulars and addressed(sentence, doc):
+            continue  # it answers only who the document is addressed to
         said = sentence
         states = any(particulars_line(sentence, doc, asked) for asked in r.particulars)
         if states:
@@ -262,6 +264,8 @@ def gather_evidence(
             and not (DOC_NUMBER.search(sentence) or _PROPOSAL_NO.search(sentence))
         ):
             kept *= _OTHER_UNIT  # a document number is the kind of answer asked, as a unit is
+        if "addressee" in r.particulars and not states:
+            kept *= _OTHER_UNIT  # ... and so is the proposer a reply is addressed to
         if r.person and not any(r.person in c and names_person(c) for c in _CLAUSE.findall(sentence)):
             kept *= _OTHER_UNIT  # a person is the kind of answer asked, as a unit is (question.py)
         if r.counted and not ITEM_SENTENCE.match(sentence) and _most_listed(sentence, r.topic) < r.counted:
@@ -276,15 +280,23 @@ def particulars_line(sentence: str, doc: Document, asked: str) -> bool:
     """Whether the sentence is a short line giving the document's number
     (asked "number": 新开〔2020〕26号, or a reply's 关于…第20230294号提案的回复),
     a date of its issue or signature (asked "date": 发布日期:2020-04-02,
-    2020年3月25日), or of its signature only (asked "signed")."""
+    2020年3月25日), of its signature only (asked "signed"), or its addressee
+    (asked "addressee": 九三学社郑州市委员会:)."""
     if asked == "number" and _PROPOSAL_NO.search(sentence) and len(sentence) <= _PROPOSAL_LINE:
         return True
+    if asked == "addressee":
+        return addressed(sentence, doc)
     if len(sentence) > _DATED_LINE:
         return False
     if asked == "number":
         return bool(doc.doc_no) and doc.doc_no in sentence
     dates = (doc.written,) if asked == "signed" else (doc.date, doc.written)
     return any(d in sentence for iso in dates if iso for d in _written_dates(iso))
+
+
+def addressed(sentence: str, doc: Document) -> bool:
+    """Whether the sentence is the document's addressee line (尊敬的董建山委员:)."""
+    return bool(doc.addressee) and sentence.rstrip(":：").removeprefix("尊敬的") == doc.addressee
 
 
 def _written_dates(iso: str) -> list[str]:

@@ -66,7 +66,7 @@ from .synonyms import Synonyms
 
 log = logging.getLogger("rag")
 
-FORMAT_VERSION = 14  # bump when the layout, parsing, chunk or lexical logic changes
+FORMAT_VERSION = 15  # bump when the layout, parsing, chunk or lexical logic changes
 _BATCH = 32
 
 
@@ -134,8 +134,10 @@ def _is_label(sentence: str) -> bool:
     if heading_level(sentence) > 0:
         return len(body) <= 40
     # A line without punctuation or figures is a title; one with figures (a date,
-    # a document number) can answer "when" and "which".
-    return len(body) <= 60 and not re.search(r"[，,、。；;：:\d]", body)
+    # a document number) can answer "when" and "which". One ending as a sentence
+    # or an address does (感谢九三学社郑州市委员会对…的关心和支持!, 民建郑州市委员会:
+    # a reply's addressee, who made the proposal).
+    return len(body) <= 60 and not re.search(r"[，,、。；;：:\d]", body) and not re.search(r"[!！?？:：]$", sentence)
 
 
 def paragraph_sentences(docs: list[Document]) -> list[tuple[str, int, str]]:

@@ -136,9 +136,21 @@ def test_the_lines_stating_a_documents_particulars():
     assert particulars_line("2020年3月25日", notice, "signed") and not particulars_line(
         "发布日期:2020-04-02", notice, "signed"
     )
-    reply = Document("r.txt", "关于…提案的答复", ())
+    reply = Document("r.txt", "关于…提案的答复", (), addressee="董建山委员")
     assert particulars_line("关于市政协第十五届一次会议第20230294号提案的回复", reply, "number")
     assert not particulars_line("关于市政协第十五届一次会议第20230294号提案的回复", reply, "date")
+    assert particulars_line("尊敬的董建山委员:", reply, "addressee")
+    assert not particulars_line("尊敬董建山委员,再次感谢您的宝贵建议。", reply, "addressee")
+
+
+def test_who_made_a_proposal_is_answered_by_its_replys_addressee(fake_pipeline):
+    pipe = fake_pipeline()
+    answer = pipe.ask("这个低碳产业集聚区的提案是谁提的?提案编号多少")
+    assert answer.text.startswith("九三学社郑州市委员会:[1]") and "第20230294号" in answer.text, answer.text
+    # the addressee line answers nothing else
+    question = "低碳产业集聚区的提案有什么建议?"
+    evidence = gather_evidence(question, pipe.retrieve(question), pipe.index, pipe.embedder)
+    assert evidence and not any(e.sentence.startswith("九三学社郑州市委员会") for e in evidence)
 
 
 def test_an_items_label_names_what_its_sentences_are_about():

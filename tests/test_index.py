@@ -356,3 +356,12 @@ def test_add_and_remove_with_e5_retrieve_as_full_builds(tmp_path):
     (docs / second.name).unlink()
     removed, _ = refresh(s, e, progress=False)
     assert removed.manifest["reused_chunks"] == len(removed.chunks) and top(removed) == top(alone)
+
+
+def test_labels_and_titles_are_no_evidence_but_sentences_and_addressees_are():
+    from rag.documents import Document, Paragraph
+    from rag.index import paragraph_sentences
+
+    lines = ["1.做精做强主导产业。", "新乡高新区实施方案", "九三学社郑州市委员会:", "感谢九三学社的关心和支持!"]
+    doc = Document("d.txt", "答复", tuple(Paragraph(i, t, ()) for i, t in enumerate(lines, 1)))
+    assert [s for _, _, s in paragraph_sentences([doc])] == lines[2:]
