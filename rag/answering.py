@@ -41,8 +41,9 @@ from dataclasses import dataclass, field, replace
 
 from .citations import Citation, markers, split_sentences, strip_markers, supports
 from .embeddings import Embedder
-from .evidence import ITEM_SENTENCE, Evidence, gather_evidence
+from .evidence import Evidence, gather_evidence
 from .generation import LLM, LLMError
+from .headings import ITEM_SENTENCE
 from .headline import headline
 from .index import Index
 from .lexical import coverage
@@ -54,7 +55,7 @@ REFUSAL = "资料中没有相关信息，无法根据现有文件回答这个问
 _CANDIDATES = 6  # evidence sentences offered to the model, at most
 _MARGIN = 0.12  # ... those scoring within this of the best (set on the gold set)
 _RELATED = 3  # passages shown beside a refusal
-# Item sentences of a paragraph (一是…。二是…。, ▲…, （1）…, evidence.ITEM_SENTENCE):
+# Item sentences of a paragraph (一是…。二是…。, ▲…, （1）…, headings.ITEM_SENTENCE):
 # asked for a list, the run of them after a lead that introduces them, or
 # around a lead that is one, is shown whole and in order (at most _MOST_ITEMS).
 # Over gold, dev, h2-h7 and calibration it moved only h7's t065 (面临哪些困难和挑战,

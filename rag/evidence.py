@@ -20,9 +20,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .citations import DOC_NUMBER, split_sentences, without_document_numbers
+from .citations import DOC_NUMBER, without_document_numbers
 from .documents import Document
 from .embeddings import Embedder
+from .headings import ITEM_SENTENCE, item_labels
 from .index import Index
 from .lexical import coverage, tagged_words
 from .places import PLACES
@@ -317,29 +318,6 @@ def names_person(sentence: str) -> bool:
     (安伟书记、何雄市长); 由常务副市长兼任 names a post, not a person."""
     words = tagged_words(sentence)
     return any(flag == "nr" and _TITLE.fullmatch(title) for (_, flag), (title, _) in itertools.pairwise(words))
-
-
-# An item of a paragraph listing them: 一是…, （1）…, ①…, ▲….
-ITEM_SENTENCE = re.compile(r"^(?:[一二三四五六七八九十]+是|[（(][一二三四五六七八九十\d]{1,2}[）)]|[①-⑳▲])")
-_LABEL = 20  # characters: an item opening with a short sentence (▲基础设施投资领域。) names what follows
-
-
-@functools.lru_cache(maxsize=1024)
-def item_labels(paragraph: str) -> dict[str, str]:
-    """Each sentence of a paragraph of items with the label of the item it
-    belongs to (▲公共设施补短板领域。…;新开工…等26个重大项目。): the label
-    names the sentence's subject as a heading does, and is read with it.
-    Chosen on h9's n087 (公共设施补短板领域新开工的重大项目); on h7, h8, h11 and
-    h14, not chosen on, t048, e043, r033, r053 and x074 gained their figures or
-    items too, and no item of gold, dev, h2-h11, h13 or calibration lost any."""
-    labels: dict[str, str] = {}
-    label = ""
-    for sentence in split_sentences(paragraph):
-        if ITEM_SENTENCE.match(sentence):
-            label = sentence if len(sentence) <= _LABEL else ""
-        elif label:
-            labels.setdefault(sentence, label)
-    return labels
 
 
 @functools.lru_cache(maxsize=256)

@@ -13,13 +13,19 @@ may also carry body text ("1.优化国土空间开发保护格局。一是建立
 the text up to the first sentence end; an article's label is its number
 (第三条), since its text is the article itself.
 
+Inside a paragraph of items (▲公共设施补短板领域。…), an item's short opening
+sentence labels the sentences after it as a heading does (`item_labels`).
+
 Deliberately not done here: reading files or the document's metadata
 (rag/documents.py).
 """
 
 from __future__ import annotations
 
+import functools
 import re
+
+from .citations import split_sentences
 
 _CN_NUM = "一二三四五六七八九十"
 _CN_BIG = "一二三四五六七八九十百零〇"
@@ -112,3 +118,26 @@ def heading_paths(
         # to it until the next numbered heading closes the enumeration.
         out.append((tuple(x for _, x in stack), only_heading))
     return out
+
+
+# An item of a paragraph listing them: 一是…, （1）…, ①…, ▲….
+ITEM_SENTENCE = re.compile(r"^(?:[一二三四五六七八九十]+是|[（(][一二三四五六七八九十\d]{1,2}[）)]|[①-⑳▲])")
+_LABEL = 20  # characters: an item opening with a short sentence (▲基础设施投资领域。) names what follows
+
+
+@functools.lru_cache(maxsize=1024)
+def item_labels(paragraph: str) -> dict[str, str]:
+    """Each sentence of a paragraph of items with the label of the item it
+    belongs to (▲公共设施补短板领域。…;新开工…等26个重大项目。): the label
+    names the sentence's subject as a heading does, and is read with it.
+    Chosen on h9's n087 (公共设施补短板领域新开工的重大项目); on h7, h8, h11 and
+    h14, not chosen on, t048, e043, r033, r053 and x074 gained their figures or
+    items too, and no item of gold, dev, h2-h11, h13 or calibration lost any."""
+    labels: dict[str, str] = {}
+    label = ""
+    for sentence in split_sentences(paragraph):
+        if ITEM_SENTENCE.match(sentence):
+            label = sentence if len(sentence) <= _LABEL else ""
+        elif label:
+            labels.setdefault(sentence, label)
+    return labels

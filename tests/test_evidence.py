@@ -153,20 +153,6 @@ def test_who_made_a_proposal_is_answered_by_its_replys_addressee(fake_pipeline):
     assert evidence and not any(e.sentence.startswith("九三学社郑州市委员会") for e in evidence)
 
 
-def test_an_items_label_names_what_its_sentences_are_about():
-    from rag.evidence import item_labels
-
-    paragraph = "▲基础设施投资领域。加快推进60个项目;新开工54个项目。 ▲公共设施领域。新开工26个项目。总计如此。"
-    labels = item_labels(paragraph)
-    assert labels == {
-        "加快推进60个项目;": "▲基础设施投资领域。",
-        "新开工54个项目。": "▲基础设施投资领域。",
-        "新开工26个项目。": "▲公共设施领域。",
-        "总计如此。": "▲公共设施领域。",
-    }
-    assert item_labels("一是经济微观主体活力不足、信心不够强劲的问题依然存在。二是风险。") == {}
-
-
 def test_a_box_items_sentences_are_read_with_its_label(fake_pipeline):
     answer = fake_pipeline().ask("公共设施补短板领域新开工多少个重大项目?")
     assert not answer.refused and "26个重大项目" in answer.text.split("[1]")[0], answer.text

@@ -45,3 +45,17 @@ def test_an_attachment_printed_after_a_notice_is_a_section_titled_by_it(tmp_path
     check_paths(doc, NOTICE_ATTACHED_PATHS)
     listed = next(p for p in doc.paragraphs if p.text.startswith("附件：1."))
     assert listed.path == () and not listed.is_heading  # the list the notice names is no attachment
+
+
+def test_an_items_label_names_what_its_sentences_are_about():
+    from rag.headings import item_labels
+
+    paragraph = "▲基础设施投资领域。加快推进60个项目;新开工54个项目。 ▲公共设施领域。新开工26个项目。总计如此。"
+    labels = item_labels(paragraph)
+    assert labels == {
+        "加快推进60个项目;": "▲基础设施投资领域。",
+        "新开工54个项目。": "▲基础设施投资领域。",
+        "新开工26个项目。": "▲公共设施领域。",
+        "总计如此。": "▲公共设施领域。",
+    }
+    assert item_labels("一是经济微观主体活力不足、信心不够强劲的问题依然存在。二是风险。") == {}

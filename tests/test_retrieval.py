@@ -38,3 +38,11 @@ def test_hits_are_ranked_and_filtered_by_document(fake_pipeline):
 def test_lexical_match_on_numbers(fake_pipeline):
     hits = fake_pipeline().retrieve("13617.8亿元", top_k=3)
     assert "13617.8" in hits[0].text
+
+
+def test_an_items_label_counts_in_reranking(fake_pipeline):
+    # 碧水工程 is named only by the label of the item (二是持续推进碧水工程。) whose
+    # sentence names the rivers.
+    pipe = fake_pipeline()
+    hits = pipe.retrieve("新乡高新区碧水工程要管护哪几条河?", top_k=5)
+    assert any("赵定河" in h.text for h in hits)
