@@ -186,6 +186,22 @@ def gather_evidence(
                 if row not in ranks:
                     ranks[row] = rank
                     rows.append(row)
+    # A reply's particulars sit in lines of their own at its edges (the
+    # proposal's number under the title, the date under the signature): asked
+    # of the reply itself (答复哪天发的, 谁提的), the lines stating them are
+    # candidates wherever they are in a retrieved document. Not so for what a
+    # document only names: 实施方案哪天印发的 is not dated by the reply naming it.
+    # Chosen on h9's n048 and h10's q012 (both gained the reply's date), and
+    # mended on the near misses it cost (t010, e010, n011, w014, v056, x003
+    # and v108, all about a plan); no set not chosen on asks it.
+    about_reply = "addressee" in r.particulars or re.search("答复|回复", question)
+    for rank, hit in enumerate(hits if r.particulars and about_reply else ()):
+        doc = index.documents[hit.doc]
+        for number in range(1, len(doc.paragraphs) + 1):
+            for row in index.sentence_rows(hit.doc, number):
+                if row not in ranks and any(particulars_line(index.sentences[row][2], doc, a) for a in r.particulars):
+                    ranks[row] = rank
+                    rows.append(row)
     if not rows:
         return []
     dense = index.sentence_vectors[rows] @ q

@@ -182,3 +182,13 @@ def test_a_typo_names_no_other_owner(fake_pipeline):
     pipe = fake_pipeline()
     typo = support(pipe, "今年郑州要引进多少博土人才?", "引进博士及以上优秀青年人才1000名")
     assert typo > 0.7 * support(pipe, "今年郑州要引进多少博士人才?", "引进博士及以上优秀青年人才1000名")
+
+
+def test_a_replys_own_date_is_found_wherever_its_line_is(fake_pipeline):
+    pipe = fake_pipeline()
+    answer = pipe.ask("我想知道都市圈那个提案是哪个单位提的,答复是哪天发的?")
+    assert "民建郑州市委员会" in answer.text and "2024年9月21日" in answer.text, answer.text
+    # a plan the reply names is not dated by the reply's signature
+    question = "郑州市碳达峰实施方案是哪天正式印发的?"
+    evidence = gather_evidence(question, pipe.retrieve(question), pipe.index, pipe.embedder)
+    assert not any(e.sentence == "2023年7月20日" for e in evidence)
