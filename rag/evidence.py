@@ -194,14 +194,18 @@ def gather_evidence(
     # Chosen on h9's n048 and h10's q012 (both gained the reply's date), and
     # mended on the near misses it cost (t010, e010, n011, w014, v056, x003
     # and v108, all about a plan); no set not chosen on asks it.
-    about_reply = "addressee" in r.particulars or re.search("答复|回复", question)
-    for rank, hit in enumerate(hits if r.particulars and about_reply else ()):
-        doc = index.documents[hit.doc]
-        for number in range(1, len(doc.paragraphs) + 1):
-            for row in index.sentence_rows(hit.doc, number):
-                if row not in ranks and any(particulars_line(index.sentences[row][2], doc, a) for a in r.particulars):
-                    ranks[row] = rank
-                    rows.append(row)
+    if r.particulars and ("addressee" in r.particulars or re.search("答复|回复", question)):
+        first: dict[str, int] = {}
+        for rank, hit in enumerate(hits):
+            first.setdefault(hit.doc, rank)
+        for doc_id, rank in first.items():
+            doc = index.documents[doc_id]
+            for number in range(1, len(doc.paragraphs) + 1):
+                for row in index.sentence_rows(doc_id, number):
+                    line = index.sentences[row][2]
+                    if row not in ranks and any(particulars_line(line, doc, a) for a in r.particulars):
+                        ranks[row] = rank
+                        rows.append(row)
     if not rows:
         return []
     dense = index.sentence_vectors[rows] @ q
