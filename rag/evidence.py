@@ -73,6 +73,7 @@ def _figure_clauses(sentence: str, topic) -> list[str]:
 _OWNER_FLAGS = frozenset(["n", "nz", "vn"])  # common nouns (not places, not verbs: 确保主干道)
 
 
+@functools.lru_cache(maxsize=1024)
 def _owners(text: str) -> dict[str, str]:
     """Each noun of the text with the noun before it that says whose it is
     (服务业增加值: 增加值 → 服务业; 主导产业的增加值 too)."""
