@@ -186,11 +186,17 @@ _ASKS_PHONE = re.compile(r"电话|联系方式|手机号")
 _PHONE = r"(?<!\d)(?:0\d{2,3}-?)?\d{7,8}(?!\d)|(?<!\d)1\d{10}(?!\d)"
 
 
+def _asking_clause(question: str) -> str:
+    """The question's last clause, the one asking: a subject comes first
+    (a later part's, see question_parts)."""
+    return re.split(r"[,，;；]", question.rstrip("?？ "))[-1]
+
+
 def asks_change(question: str) -> bool:
-    """Whether the question's last clause, the one asking, asks how much a
-    figure changed (服务业增加值比上年增长了多少): a figure of change answers it
-    (增长7.4%, 下降35万吨), not the level (8072.2亿元)."""
-    asked = re.split(r"[,，;；]", question.rstrip("?？ "))[-1]
+    """Whether the question's last clause asks how much a figure changed
+    (服务业增加值比上年增长了多少): a figure of change answers it (增长7.4%,
+    下降35万吨), not the level (8072.2亿元)."""
+    asked = _asking_clause(question)
     return bool(_CHANGE.search(asked) and _ASKS_NUMBER.search(asked))
 
 
@@ -202,7 +208,7 @@ def asks_day(question: str) -> bool:
 def figure_units(question: str) -> str | None:
     """A pattern for a figure in the unit(s) the question asks for, if any."""
     units = dict.fromkeys(_UNITS.get(u, u) for m in _ASKS_UNIT.finditer(question) for u in m.groups() if u)
-    asked = re.split(r"[,，;；]", question.rstrip("?？ "))[-1]  # the last clause asks; a subject comes first
+    asked = _asking_clause(question)
     if not _CHANGE.search(asked):
         units |= dict.fromkeys(unit for measure, unit in _MEASURES if measure.search(asked))
     if _ASKS_WHEN_DONE.search(question):

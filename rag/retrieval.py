@@ -119,12 +119,13 @@ class Retriever:
                 cos = index.sentence_vectors[rows] @ q
                 for r, d in zip(rows, cos):
                     _, number, text = index.sentences[r]
-                    # An item's label names its subject, as in evidence scoring
-                    # (二是持续推进碧水工程。加强赵定河…的管护工作). Chosen on h12's w064
-                    # and h14's x079 (碧水工程要管护哪几条河); on h9, not chosen on,
-                    # n056 gained its figure, and no item of any set lost one.
-                    label = item_labels(index.paragraph(c.doc, number).text).get(text, "")
-                    text = f"{c.section} {label} {text}" if self.settings.structure else text
+                    if self.settings.structure:
+                        # An item's label names its subject, as in evidence scoring
+                        # (二是持续推进碧水工程。加强赵定河…的管护工作). Chosen on h12's
+                        # w064 and h14's x079 (碧水工程要管护哪几条河); on h9, not chosen
+                        # on, n056 gained its figure, and no item of any set lost one.
+                        label = item_labels(index.paragraph(c.doc, number).text).get(text, "")
+                        text = f"{c.section} {label} {text}"
                     best = max(best, 0.6 * coverage(weights, text) + 0.4 * stretched(d))
             out[i] = fused[i] / top + self.settings.rerank_weight * best
         return out
