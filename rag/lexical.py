@@ -234,8 +234,13 @@ class LexicalIndex:
 
     @classmethod
     def from_tokens(cls, tokens: list[list[str]]) -> LexicalIndex:
+        # The vocabulary in first-seen order: bm25s numbers it from a set, whose
+        # order follows the process's string hash seed, so two builds of the
+        # same texts wrote different files (same scores, other checksums).
+        vocab: dict[str, int] = {}
+        ids = [[vocab.setdefault(t, len(vocab)) for t in text] for text in tokens]
         bm25 = bm25s.BM25()
-        bm25.index(tokens, show_progress=False)
+        bm25.index((ids, vocab), show_progress=False)
         return cls(bm25, tokens)
 
     def scores(self, query: str) -> np.ndarray:

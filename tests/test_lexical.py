@@ -32,3 +32,36 @@ def test_an_everyday_word_in_capitals_is_one_word_its_official_term_covers():
 
 def test_numbers_are_tokens_of_their_own():
     assert {"2024", "7%"} <= set(tokenize("2024年地区生产总值增长7%左右"))
+
+
+LEXICAL_FILES = """
+import sys, hashlib, tempfile, pathlib
+from rag.lexical import LexicalIndex
+folder = pathlib.Path(tempfile.mkdtemp())
+texts = ["郑州地铁建设加快推进", "新乡高新区主导产业", "郑州都市圈一体化发展", "2024年增长7%左右"]
+LexicalIndex.build(texts).save(folder)
+print(sorted((p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in folder.iterdir()))
+"""
+
+
+def test_the_same_texts_give_the_same_lexical_files_whatever_the_hash_seed():
+    """A fresh clone's build equals any other's, byte for byte: the vocabulary
+    is numbered in the order words first occur, not in a set's hash order."""
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    files = [
+        subprocess.run(
+            [sys.executable, "-c", LEXICAL_FILES],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=os.environ | {"PYTHONHASHSEED": seed},
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    ]
+    assert files[0] and files[0] == files[1] == files[2]
