@@ -64,10 +64,20 @@ _CONTRASTED = 0.5  # ... and by one about the other side of what is asked (收�
 _OTHER_UNIT = 0.6  # ... and by one whose figures are not in the unit asked for (3% for 多少亿)
 
 
+# A year (2024年, 2024全球豫商大会) dates what a text is about: it is no figure
+# of it, unless a unit follows (2000亿元).
+_YEAR_ALONE = re.compile(r"(?<![\d.])(?:19|20)\d{2}(?![\d.%]|\s*[万亿千百元个家座项条所辆吨台套张人名次户件批倍])")
+
+
+def _gives_figure(text: str) -> bool:
+    """Whether the text gives a figure in digits; a year is none."""
+    return bool(NUMBER.search(_YEAR_ALONE.sub("", text)))
+
+
 def _figure_clauses(sentence: str, topic) -> list[str]:
     """The sentence's clauses that give a figure and name at least half (by
     weight) of what the question asks about."""
-    return [c for c in _CLAUSE.findall(sentence) if NUMBER.search(c) and coverage(topic, c) >= 0.5]
+    return [c for c in _CLAUSE.findall(sentence) if _gives_figure(c) and coverage(topic, c) >= 0.5]
 
 
 _OWNER_FLAGS = frozenset(["n", "nz", "vn"])  # common nouns (not places, not verbs: 确保主干道)
@@ -127,7 +137,7 @@ _CHINESE_COUNT = re.compile(r"[一二两三四五六七八九十百千万]+(?:�
 def _has_figure(sentence: str) -> bool:
     """Whether the sentence gives any figure: 55座, or 两个, 三年 in words; a
     year (2024全球豫商大会) is not one."""
-    return bool(NUMBER.search(re.sub(r"(?:19|20)\d{2}", "", sentence)) or _CHINESE_COUNT.search(sentence))
+    return _gives_figure(sentence) or bool(_CHINESE_COUNT.search(sentence))
 
 
 def _in_unit(sentence: str, about: list[str], unit: str, day: bool) -> bool:

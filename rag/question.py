@@ -183,7 +183,8 @@ _ASKS_PROPOSER = re.compile(r"(?:谁|哪位|哪个|哪家|什么)[\u4e00-\u9fff]
 # h13 and h14, not chosen on, v058 and x017 were refused too. No set asks for a
 # number the documents give: the site's footer, which has one, isn't indexed.
 _ASKS_PHONE = re.compile(r"电话|联系方式|手机号")
-_PHONE = r"(?<!\d)(?:0\d{2,3}-?)?\d{7,8}(?!\d)|(?<!\d)1\d{10}(?!\d)"
+# Not a document's or a proposal's number (第20240289号提案), which has as many digits.
+_PHONE = r"(?<![\d第])(?:0\d{2,3}-?)?\d{7,8}(?![\d号])|(?<![\d第])1\d{10}(?![\d号])"
 
 
 def _asking_clause(question: str) -> str:

@@ -36,6 +36,12 @@ def support(pipe, question: str, sentence_part: str, top_k: int | None = None) -
         ("2023年郑州工业增加值是多少亿元?", "2023年郑州服务业增加值是多少亿元?", "其中服务业增加值8072.2亿元"),
         # A change asked: 8072.2亿元 is the level, not how much it grew.
         ("2023年郑州服务业增加值比上年增长了多少?", "2023年郑州服务业增加值是多少?", "其中服务业增加值8072.2亿元"),
+        # The event's year is no figure of it: how many projects were signed is never said.
+        (
+            "2024全球豫商大会都市圈产业对接会签了多少个项目?",
+            "2024全球豫商大会都市圈产业对接会怎么样?",
+            "成功举办2024全球豫商大会",
+        ),
         # The two incubators are counted, never named; the items listed are services.
         ("新乡高新区那两个国家级孵化器叫什么名字?", "新乡高新区那两个国家级孵化器干什么?", "以现有两个国家级孵化器"),
     ],

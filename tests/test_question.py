@@ -172,3 +172,5 @@ def test_a_phone_number_asked_for_is_answered_by_one():
     unit = figure_units("都市圈建设工作办公室的联系电话是多少?")
     assert re.search(unit, "联系电话:0371-67181234") and re.search(unit, "13812345678")
     assert not re.search(unit, "争取成立郑州都市圈建设工作办公室,2024年建成5G基站4.8万个")
+    # A proposal's number has as many digits as a phone number.
+    assert not re.search(unit, "关于市政协十五届二次会议第20240289号提案的回复")
