@@ -27,7 +27,7 @@ from .headings import ITEM_SENTENCE, item_labels
 from .index import Index
 from .lexical import coverage, tagged_words
 from .places import PLACES
-from .question import DATE, NUMBER, YEAR, read
+from .question import ADDED, DATE, NUMBER, YEAR, read
 from .retrieval import Hit, stretched
 
 
@@ -282,6 +282,13 @@ def gather_evidence(
             # (去年GDP涨了多少?规上工业增加值又涨了多少?) gained its second figure,
             # and no answerable item of any set lost one.
             kept *= _OTHER_UNIT
+        if r.aspects and another_aspect(r.aspects, sentence):
+            # The figure asked is of one kind, as a unit is: a plan doesn't say
+            # how many were built. Chosen on calibration's c033, h9's n126,
+            # h11's r092, h12's w113 and w115; on h15 and h16, not chosen on,
+            # one near miss each was refused too; no answerable item of any set
+            # moved.
+            kept *= _OTHER_UNIT
         if any(other in sentence and asked not in sentence for asked, other in r.contrasts):
             kept *= _CONTRASTED
         # A line stating one of the particulars asked (文号是多少,哪天发布的: the
@@ -306,6 +313,23 @@ def gather_evidence(
         out.append(Evidence(sentence, doc_id, number, score * kept, ranks[row], lists, fit * kept))
     out.sort(key=lambda e: e.fit, reverse=True)
     return out
+
+
+_PLANNED = re.compile(r"力争|规划|计划|预计|目标|争取|确保")
+_REACHED = re.compile(r"已|累计|建成|完成|达到|实现|实际|现有|目前")
+_WHOLE = re.compile(r"累计|总数|总量|达到|共有|共计|总计")
+_EACH = re.compile(r"每|最多|最高|人均|户均|单个|不超过|上限")
+
+
+def another_aspect(asked: Sequence[str], sentence: str) -> bool:
+    """Whether the sentence's figure is another of the measure asked
+    (question.aspects): a plan for one reached, this year's additions for the
+    total, the sum for each one's."""
+    return (
+        ("reached" in asked and bool(_PLANNED.search(sentence)) and not _REACHED.search(sentence))
+        or ("total" in asked and bool(ADDED.search(sentence)) and not _WHOLE.search(sentence))
+        or ("each" in asked and not _EACH.search(sentence))
+    )
 
 
 def particulars_line(sentence: str, doc: Document, asked: str) -> bool:

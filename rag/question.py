@@ -318,6 +318,7 @@ class Reading:
     particulars: tuple[str, ...] = ()  # asks a document's "number" (文号, 提案号), "date", "signed", "addressee"
     counted: int = 0  # asks the names of this many things it counts (那23个示范村是哪些), if any
     change: bool = False  # asks how much a figure changed (比上年增长了多少), not its level
+    aspects: tuple[str, ...] = ()  # asks a figure already "reached", a "total", or "each" one's (see `aspects`)
 
 
 def read(question: str, synonyms: Synonyms) -> Reading:
@@ -344,7 +345,28 @@ def read(question: str, synonyms: Synonyms) -> Reading:
         _particulars(question, day or when),
         counted_asked(question),
         asks_change(question),
+        aspects(question),
     )
+
+
+# Which figure of a measure is asked: one already reached (已经建成了多少座, 实际
+# 产量), the total (总共有多少家), or each one's (每家能拿多少, 个人最多能贷多少).
+# A planned figure (规划建设加氢站55座), one added this year (新培育10家) or a
+# sum (发放贷款13.46亿元) is another figure of the same measure (rag/evidence.py).
+# Read in the asking clause, as the unit is; the total of what the question
+# itself counts as added (新开工的重大项目一共多少个) is a count of additions.
+_ASPECTS = (
+    ("reached", re.compile(r"已经|已建|已完成|实际|建成了|建好了|完成了|现在有|现有|目前有")),
+    ("total", re.compile(r"总共|一共|共有|总数|总量|累计")),
+    ("each", re.compile(r"每家|每个|每人|每户|个人|最多|最高|单个")),
+)
+ADDED = re.compile(r"新增|新培育|新建|新认定|新开工|新发展|新引进|新晋")
+
+
+def aspects(question: str) -> tuple[str, ...]:
+    asked = _asking_clause(question)
+    found = [name for name, pattern in _ASPECTS if pattern.search(asked)]
+    return tuple(a for a in found if not (a == "total" and ADDED.search(question)))
 
 
 # Names asked of things the question counts (那23个示范村具体是哪些, 两个国家级孵化器

@@ -42,6 +42,12 @@ def support(pipe, question: str, sentence_part: str, top_k: int | None = None) -
             "2024全球豫商大会都市圈产业对接会怎么样?",
             "成功举办2024全球豫商大会",
         ),
+        # 55 stations are planned; how many are built is never said.
+        ("郑州现在已经建成了多少座加氢站?", "郑州要建设多少座加氢站?", "规划建设加氢站55座"),
+        # 10 logistics firms are to be added this year; the total is never given.
+        ("郑州全市现在总共有多少家A级物流企业?", "郑州要培育多少家A级物流企业?", "新培育A级物流企业10家以上"),
+        # 13.46亿元 is the loans' sum, not what one person may borrow.
+        ("创业担保贷款个人最多能贷多少?", "创业担保贷款能贷多少?", "力争发放创业担保贷款13.46亿元以上"),
         # The two incubators are counted, never named; the items listed are services.
         ("新乡高新区那两个国家级孵化器叫什么名字?", "新乡高新区那两个国家级孵化器干什么?", "以现有两个国家级孵化器"),
     ],

@@ -174,3 +174,15 @@ def test_a_phone_number_asked_for_is_answered_by_one():
     assert not re.search(unit, "争取成立郑州都市圈建设工作办公室,2024年建成5G基站4.8万个")
     # A proposal's number has as many digits as a phone number.
     assert not re.search(unit, "关于市政协十五届二次会议第20240289号提案的回复")
+
+
+def test_which_figure_of_a_measure_is_asked():
+    from rag.question import aspects
+
+    assert aspects("郑州现在已经建成了多少座加氢站?") == ("reached",)
+    assert aspects("郑州全市现在总共有多少家A级物流企业?") == ("total",)
+    assert aspects("创业担保贷款个人最多能贷多少?") == ("each",)
+    assert aspects("2024年郑州计划新建多少座加氢站?") == ()
+    # The total of what the question counts as added, and a subject's word before the asking clause.
+    assert aspects("公共设施领域新开工的重大项目一共多少个?") == ()
+    assert aspects("免证可办累计到多少项,跨省通办又新增多少个?") == ()
