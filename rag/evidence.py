@@ -26,7 +26,7 @@ from .embeddings import Embedder
 from .headings import ITEM_SENTENCE, item_labels
 from .index import Index
 from .lexical import coverage, tagged_words
-from .places import PLACES
+from .places import PLACES, ZONES
 from .question import ADDED, DATE, NUMBER, YEAR, read
 from .retrieval import Hit, stretched
 
@@ -379,4 +379,4 @@ def names_person(sentence: str) -> bool:
 def doc_places(doc: Document) -> tuple[str, ...]:
     """Places a document keeps returning to (its subject, e.g. 郑州)."""
     text = "".join(p.text for p in doc.paragraphs)
-    return tuple(p for p in PLACES if text.count(p) >= 3)
+    return tuple(p for p in PLACES | ZONES if text.count(p) >= 3)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .lexical import Weights, question_weights, tokenize
-from .places import PLACES
+from .places import PLACES, ZONES
 from .synonyms import Synonyms, contrasted
 
 YEAR = re.compile(r"(?:19|20)\d{2}(?=年)")
@@ -255,7 +255,7 @@ def topic_weights(weights):
 
 def key_terms(question: str) -> set[str]:
     """Years, numbers and places the question names: an answer must be about them."""
-    terms = set(YEAR.findall(question)) | {p for p in PLACES if p in question}
+    terms = set(YEAR.findall(question)) | {p for p in PLACES | ZONES if p in question}
     return terms | {n for n in NUMBER.findall(YEAR.sub("", question)) if len(n) >= 2}
 
 

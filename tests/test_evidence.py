@@ -204,3 +204,14 @@ def test_a_replys_own_date_is_found_wherever_its_line_is(fake_pipeline):
     question = "郑州市碳达峰实施方案是哪天正式印发的?"
     evidence = gather_evidence(question, pipe.retrieve(question), pipe.index, pipe.embedder)
     assert not any(e.sentence == "2023年7月20日" for e in evidence)
+
+
+def test_a_development_zone_named_must_be_the_passages_zone(fake_pipeline):
+    # The Xinxiang plan is the 高新区's; it says nothing of a 经开区 there.
+    pipe = fake_pipeline()
+
+    def evidence(question):
+        return gather_evidence(question, pipe.retrieve(question), pipe.index, pipe.embedder)
+
+    assert any("黄河" in e.sentence for e in evidence("新乡高新区推进黄河流域生态保护有哪些重点工作?"))
+    assert not any("黄河" in e.sentence for e in evidence("新乡经开区推进黄河流域生态保护有哪些重点工作?"))
