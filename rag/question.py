@@ -319,6 +319,7 @@ class Reading:
     counted: int = 0  # asks the names of this many things it counts (那23个示范村是哪些), if any
     change: bool = False  # asks how much a figure changed (比上年增长了多少), not its level
     aspects: tuple[str, ...] = ()  # asks a figure already "reached", a "total", or "each" one's (see `aspects`)
+    years: frozenset[str] = frozenset()  # the years asked about, 今年 and 去年 read as years
 
 
 def read(question: str, synonyms: Synonyms) -> Reading:
@@ -328,7 +329,8 @@ def read(question: str, synonyms: Synonyms) -> Reading:
     # in an undated reply, doesn't answer 今年计划新建多少个5G基站. Chosen on
     # h6's s073; on h2 and h7, not chosen on, k030 and t074 (the same near miss)
     # were refused too, and no answerable item of gold, dev or h2-h8 moved.
-    terms = key_terms(synonyms.dated(question) if synonyms else question)
+    dated = synonyms.dated(question) if synonyms else question
+    terms = key_terms(dated)
     day, when = asks_day(question), bool(_ASKS_WHEN.search(question))
     return Reading(
         question,
@@ -346,6 +348,7 @@ def read(question: str, synonyms: Synonyms) -> Reading:
         counted_asked(question),
         asks_change(question),
         aspects(question),
+        frozenset(YEAR.findall(dated)),
     )
 
 
