@@ -186,3 +186,12 @@ def test_which_figure_of_a_measure_is_asked():
     # The total of what the question counts as added, and a subject's word before the asking clause.
     assert aspects("公共设施领域新开工的重大项目一共多少个?") == ()
     assert aspects("免证可办累计到多少项,跨省通办又新增多少个?") == ()
+
+
+def test_money_asked_wants_a_figure_in_yuan():
+    from rag.question import figure_units
+
+    unit = figure_units("登封刚玉企业整合关停,企业拿到了多少补偿款?")
+    assert re.search(unit, "运用国家、市两级政府资金1734万元")
+    assert not re.search(unit, "刚玉产能由过去的108.6万吨下降至73.6万吨")
+    assert figure_units("居民消费价格怎么样?") is None  # a price index, not money
