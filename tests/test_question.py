@@ -116,8 +116,30 @@ def test_what_a_question_asks_for():
 def test_questions_are_read_as_citizens_type_them():
     assert normalise("鄭州今年計劃新增城鎮就業多少人?") == "郑州今年计划新增城镇就业多少人?"
     assert normalise("２０２４年郑州ＧＤＰ增长多少？") == "2024年郑州GDP增长多少?"
-    assert normalise("<b>郑州</b>地铁[1]今年&lt;i&gt;通车&lt;/i&gt;多少公里") == "郑州 地铁 今年 通车 多少公里"
+    assert normalise("<b>郑州</b>地铁[1]今年&lt;i&gt;通车&lt;/i&gt;多少公里") == "郑州 地铁 今年 通车 多少公里?"
     assert normalise("郑州地区生产总值增长多少?") == "郑州地区生产总值增长多少?"  # simplified text unchanged
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "郑州GDP增长多少",
+        "郑州GDP增长多少??",
+        "郑州GDP增长多少~",
+        "郑州GDP增长多少！！",
+        "郑州GDP增长多少…",
+        "请问一下，郑州GDP增长多少？",
+        "请问：郑州GDP增长多少",
+    ],
+)
+def test_how_a_question_ends_or_opens_politely_changes_nothing(typed):
+    assert normalise(typed) == "郑州GDP增长多少?"
+
+
+def test_the_marks_between_parts_and_a_subjects_comma_stay():
+    assert normalise("去年多少？？今年目标多少!!") == "去年多少?今年目标多少?"
+    assert normalise("技术合同成交额,今年目标多少") == "技术合同成交额,今年目标多少?"
+    assert normalise("增长7.5%还是7%") == "增长7.5%还是7%?"
 
 
 def test_a_question_must_say_what_it_asks(tmp_path):
