@@ -62,6 +62,7 @@ from .headings import heading_level
 from .ocr import default_recognizer
 from .settings import Settings
 from .sources import Scan, scan
+from .spelling import Spelling
 from .synonyms import Synonyms
 
 log = logging.getLogger("rag")
@@ -113,6 +114,10 @@ class Index:
     def synonyms(self) -> Synonyms:
         years = [int(d.date[:4]) for d in self.documents.values() if d.date[:4].isdigit()]
         return Synonyms(self.text, max(years, default=None))
+
+    @functools.cached_property
+    def spelling(self) -> Spelling:
+        return Spelling(self.text)
 
     def sentence_rows(self, doc: str, number: int) -> range:
         """Rows of `sentences` that belong to one paragraph."""

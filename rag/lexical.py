@@ -137,7 +137,8 @@ STOPWORDS = frozenset(
 
 
 @functools.cache
-def _jieba():
+def jieba_ready():
+    """jieba, its dictionary loaded once and its log quiet."""
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
@@ -150,7 +151,7 @@ _HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 def tokenize(text: str) -> list[str]:
     """Search-mode words plus whole numbers, lowercased, without stopwords."""
-    tokens = [w.strip().lower() for w in _jieba().cut_for_search(text)]
+    tokens = [w.strip().lower() for w in jieba_ready().cut_for_search(text)]
     tokens = [w for w in tokens if w and _WORD.search(w) and w not in STOPWORDS]
     return tokens + _NUMBER.findall(text)
 
@@ -159,7 +160,7 @@ def tagged_words(text: str) -> list[tuple[str, str]]:
     """The text's words with their parts of speech (jieba's: nr a personal name)."""
     import jieba.posseg
 
-    _jieba()
+    jieba_ready()
     return [(w.word, w.flag) for w in jieba.posseg.cut(text)]
 
 
@@ -184,7 +185,7 @@ _ASKING = frozenset(["的话", "想", "还要", "打算", "大概", "到底", "�
 # ... and words holding a question word (哪几个, 好几个, 几条, 啥样): the
 # answer fills them in, so no text says them, and counting them diluted what
 # a list sentence covers (h2-h6 answerable refused 21 → 18 of 238, none lost).
-_WH = re.compile(r"[哪几啥谁]|什么|多少")
+WH = re.compile(r"[哪几啥谁]|什么|多少")
 
 
 def question_weights(question: str, synonyms: Synonyms | None = None) -> Weights:
@@ -199,9 +200,9 @@ def question_weights(question: str, synonyms: Synonyms | None = None) -> Weights
     entries: Weights = [((word, *terms), 3.0) for word, terms in groups.items()]
     seen: set[str] = set()
     for t in tokenize(question):
-        if _MODAL.match(t) and _jieba().dt.FREQ.get(t) is None:
+        if _MODAL.match(t) and jieba_ready().dt.FREQ.get(t) is None:
             t = t[1:]  # 能放, 要修, 会涨 (no dictionary words, unlike 能源): the action asked about
-        if t in seen or t in _ASKING or _WH.search(t) or any(t in word for word in groups):
+        if t in seen or t in _ASKING or WH.search(t) or any(t in word for word in groups):
             continue
         seen.add(t)
         entries.append(((t,), 3.0 if t[0].isdigit() else float(min(len(t), 4))))

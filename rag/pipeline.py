@@ -121,7 +121,9 @@ class Pipeline:
     def retrieve(self, question: str, top_k: int | None = None, doc: str | None = None) -> list[Hit]:
         question = normalise(validate_question(question, self.settings.max_question_chars))
         top_k = self._top_k(top_k)
-        return Retriever(self.index, self.embedder, self.settings).retrieve(question, top_k, doc)
+        index = self.index
+        question = index.spelling.correct(question) if self.settings.spelling else question
+        return Retriever(index, self.embedder, self.settings).retrieve(question, top_k, doc)
 
     def _retrieve_parts(self, index: Index, question: str, top_k: int, doc: str | None) -> list[Hit]:
         """The question's hits, then those of each of its parts not yet found:
@@ -171,6 +173,8 @@ class Pipeline:
                 yield Answer(question, ONLY_CHINESE, (), True, resolved_question=resolved)
                 return
             resolved = translated
+        if self.settings.spelling:
+            resolved = index.spelling.correct(resolved)
         hits = self._retrieve_parts(index, resolved, top_k, doc)
         retrieved = time.perf_counter()
         first = None

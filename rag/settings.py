@@ -138,6 +138,9 @@ class Settings:
     # A question with no Chinese in it is put into Chinese by the LLM and asked
     # so (rag/translation.py); off, it is told to ask in Chinese.
     translate: bool = True
+    # Put right a wrong character of a question's word, typed by pinyin (低炭 →
+    # 低碳, 能号 → 能耗), against the documents' own words (rag/spelling.py).
+    spelling: bool = True
     # At most this many answer sentences, each backed by its own citation.
     max_answer_sentences: int = 3
 
