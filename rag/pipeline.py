@@ -122,8 +122,11 @@ class Pipeline:
         question = normalise(validate_question(question, self.settings.max_question_chars))
         top_k = self._top_k(top_k)
         index = self.index
-        question = index.spelling.correct(question) if self.settings.spelling else question
-        return Retriever(index, self.embedder, self.settings).retrieve(question, top_k, doc)
+        return Retriever(index, self.embedder, self.settings).retrieve(self._spelt(index, question), top_k, doc)
+
+    def _spelt(self, index: Index, question: str) -> str:
+        """The question with its misspelt words put right (rag/spelling.py), if on."""
+        return index.spelling.correct(question) if self.settings.spelling else question
 
     def _retrieve_parts(self, index: Index, question: str, top_k: int, doc: str | None) -> list[Hit]:
         """The question's hits, then those of each of its parts not yet found:
@@ -173,8 +176,7 @@ class Pipeline:
                 yield Answer(question, ONLY_CHINESE, (), True, resolved_question=resolved)
                 return
             resolved = translated
-        if self.settings.spelling:
-            resolved = index.spelling.correct(resolved)
+        resolved = self._spelt(index, resolved)
         hits = self._retrieve_parts(index, resolved, top_k, doc)
         retrieved = time.perf_counter()
         first = None

@@ -41,3 +41,9 @@ def test_a_word_the_documents_never_write_is_read_as_theirs_that_sounds_alike(sp
 )
 def test_words_of_the_question_that_are_no_slips_stay(spelling, question):
     assert spelling.correct(question) == question
+
+
+def test_the_question_answered_is_the_one_put_right_unless_spelling_is_off(fake_pipeline):
+    typed = "郑州单位工业增加值能号每年要降多少?"
+    assert "能耗" in fake_pipeline().ask(typed).resolved_question
+    assert "能号" in fake_pipeline(spelling=False).ask(typed).resolved_question
