@@ -17,15 +17,12 @@ two wrong characters in one word, or words the documents don't use.
 from __future__ import annotations
 
 import functools
+import re
 from collections import Counter, defaultdict
 
 from .lexical import STOPWORDS, WH, jieba_ready, tokenize
 
-_SHORTEST, _LONGEST = 2, 4  # characters in a word put right
-
-
-def _is_han(c: str) -> bool:
-    return "\u4e00" <= c <= "\u9fff"
+_TERM = re.compile(r"[\u4e00-\u9fff]{2,4}")  # a word put right: two to four Chinese characters
 
 
 @functools.lru_cache(maxsize=8192)
@@ -43,11 +40,7 @@ class Spelling:
     def __init__(self, corpus: str):
         self.corpus = corpus
         # Terms only: a word ending in a function character (一是, 七是) is a piece of a phrase.
-        words = [
-            w
-            for w in tokenize(corpus)
-            if _SHORTEST <= len(w) <= _LONGEST and all(map(_is_han, w)) and w[-1] not in STOPWORDS
-        ]
+        words = [w for w in tokenize(corpus) if _TERM.fullmatch(w) and w[-1] not in STOPWORDS]
         self.count = Counter(words)
         self.alike: dict[str, set[str]] = defaultdict(set)  # a sound -> the documents' characters with it
         for c in {c for w in self.count for c in w}:
@@ -76,8 +69,7 @@ class Spelling:
                 piece = "".join(words[i : i + n])
                 if (
                     i + n <= len(words)
-                    and _SHORTEST <= len(piece) <= _LONGEST
-                    and all(map(_is_han, piece))
+                    and _TERM.fullmatch(piece)
                     and piece not in self.corpus
                     and not jieba_ready().dt.FREQ.get(piece)  # a word of the language, not a slip
                     and (word := self._word_for(piece))
