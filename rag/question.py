@@ -131,9 +131,16 @@ _ASKS_NUMBER = re.compile(r"多少|(?<![哪好])几[个所家座条项万千亿�
 # that answer it; 个 and bare 多少 fit any figure. 元 itself (多少元, 多少亿美元)
 # was missing beside 钱: added on h5's t093 (人均可支配收入多少元, which the plan
 # gives only as 与经济增长同步); no answerable item of any set moved.
+# So does a classifier a figure is counted in (多少手, 几项, 多少人次), when it ends
+# what is asked: 多少人才 asks for people, not a figure in 人. Chosen on h5's
+# t083 (成交量多少手, which the documents never give); on h16 and h17, not
+# chosen on, 3 near misses were refused too, and one answerable item of h17
+# lost its figure, written in words (三项): a count in words answers as digits
+# do (figure_units), which gave it back and gained h17 another.
 _UNITS = {"钱": "元", "点": "点|时"}
 _ASKS_UNIT = re.compile(
     r"(?:多少|(?<![哪好])几)([万亿]?美?元|亿|万|公里|平方米|吨|套|张|家|件|辆|所|座|班|钱|岁|点)|哪一?(年)"
+    r"|(?:多少|(?<![哪好])几)(人次|千瓦|公顷|[人项条场块台户名手斤亩次届批处艘架列层倍])(?=[?？,，;；!！\s]|[呢吗啊呀吧了]|$)"
 )
 # What is measured fixes the unit too, whatever the question word: 占地多大 wants
 # 亩 or 平方米. Not so for its change, which may come as a share (面积增长百分之五).
@@ -230,6 +237,10 @@ def asks_day(question: str) -> bool:
     return bool(_ASKS_DAY.search(question)) and not _ASKS_PROPOSAL_NO.search(question)
 
 
+# A figure in digits, or a count in words (三项, 两座); 千人 of 每千人 is none.
+_FIGURE = r"(?:\d[\d.]*|[一二两三四五六七八九十][一二两三四五六七八九十百千]*)"
+
+
 def figure_units(question: str) -> str | None:
     """A pattern for a figure in the unit(s) the question asks for, if any."""
     units = dict.fromkeys(_UNITS.get(u, u) for m in _ASKS_UNIT.finditer(question) for u in m.groups() if u)
@@ -238,7 +249,7 @@ def figure_units(question: str) -> str | None:
         units |= dict.fromkeys(unit for measure, unit in _MEASURES if measure.search(asked))
     if _ASKS_WHEN_DONE.search(question):
         units["年|月"] = None
-    figures = [rf"\d[\d.]*\s*(?:[万亿千百])?(?:{'|'.join(units)})"] if units else []
+    figures = [rf"{_FIGURE}\s*(?:[万亿千百])?(?:{'|'.join(units)})"] if units else []
     if asks_day(question):
         figures.append(DATE)
     if _ASKS_PHONE.search(question):

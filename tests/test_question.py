@@ -62,6 +62,11 @@ def test_the_unit_asked_for():
     assert answers("产业园占地有多大?", "占地面积200亩") and not answers("产业园占地有多大?", "总投资20.5亿元")
     assert answers("电站装机有多大?", "装机规模50万千瓦") and answers("服务业占经济的比重有多大?", "占比达到59.3%")
     assert answers("T3线啥时候能通车?", "2025年建成通车") and not answers("T3线啥时候能通车?", "加快推进T3线前期工作")
+    # a classifier ending what is asked is a unit; a count in words answers too
+    assert answers("成交量是多少手?", "成交量1.2亿手") and not answers("成交量是多少手?", "新增上市挂牌企业7家")
+    assert answers("今年新增几项?", "新增三项") and answers("客流要到多少人次?", "旅客吞吐量3000万人次")
+    assert not answers("今年新增几项?", "每千人拥有")
+    assert figure_units("要引进多少人才?") is None  # 人 begins a word here: no unit asked
     assert figure_units("环保评估是啥时候做?") is None  # a stage of the work may answer it
     assert figure_units("绿化面积增长多少?") is None  # a change may come as a share, in words
     assert figure_units("哪家企业入选?") is None  # asks for a name, not a figure of 家
