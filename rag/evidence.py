@@ -282,12 +282,16 @@ def gather_evidence(
             # (去年GDP涨了多少?规上工业增加值又涨了多少?) gained its second figure,
             # and no answerable item of any set lost one.
             kept *= _OTHER_UNIT
-        if r.years and (said := set(YEAR.findall(sentence))) and not r.years & said:
+        dated = set(YEAR.findall(sentence)) or set(YEAR.findall(paragraph.section))
+        if r.years and dated and not r.years & dated:
             # A sentence dated another year (初步核算,2023年…实际吸收外资2.3亿美元)
             # doesn't give the year asked (今年实际使用外资目标), though its plan's
             # title names it. Chosen on h7's t068 (refused); h10's q018, not
             # chosen on, gained its date, and 2024 answers no longer add the
-            # 2023 results (gold g003). h15 and h16 did not move.
+            # 2023 results (gold g003). h15 and h16 did not move. A sentence
+            # naming no year is dated by its heading path (三、2024年…主要任务:
+            # 力争开行中欧班列3000班次 is no count of 去年's trains): h6's s054
+            # was refused too, and no other item of any set moved.
             kept *= _OTHER_UNIT
         if r.aspects and another_aspect(r.aspects, sentence):
             # The figure asked is of one kind, as a unit is: a plan doesn't say
