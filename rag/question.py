@@ -224,12 +224,21 @@ def _asking_clause(question: str) -> str:
     return re.split(r"[,，;；]", question.rstrip("?？ "))[-1]
 
 
+# Whether a figure goes up or down (票价会涨吗, 物价是涨了还是跌了) asks its change too.
+# Chosen on gold's g078 (票价会涨吗, never said; refused now); h5's t051 (物价是
+# 涨了还是跌了) lost two sentences of filler after its CPI figure; no item of a
+# set not chosen on (h15-h17) moved: it reads the validated change rule's
+# question more widely, and is kept for gold's near miss.
+_ASKS_WHETHER = re.compile(r"(?:涨|降|跌|增长|下降|上升|提高|减少)[了过]?(?:吗|没)|还是|会不会")
+
+
 def asks_change(question: str) -> bool:
     """Whether the question's last clause asks how much a figure changed
-    (服务业增加值比上年增长了多少): a figure of change answers it (增长7.4%,
-    下降35万吨), not the level (8072.2亿元)."""
+    (服务业增加值比上年增长了多少), or whether it went up or down (票价会涨吗):
+    a figure of change answers it (增长7.4%, 下降35万吨), not the level
+    (8072.2亿元)."""
     asked = _asking_clause(question)
-    return bool(_CHANGE.search(asked) and _ASKS_NUMBER.search(asked))
+    return bool(_CHANGE.search(asked) and (_ASKS_NUMBER.search(asked) or _ASKS_WHETHER.search(asked)))
 
 
 def asks_day(question: str) -> bool:

@@ -52,6 +52,8 @@ def support(pipe, question: str, sentence_part: str, top_k: int | None = None) -
         ("今年郑州实际使用外资目标是多少亿美元?", "2023年郑州实际吸收外资是多少亿美元?", "实际吸收外资2.3亿美元"),
         # A sentence of the 2024 tasks (its heading names the year) is no count of last year's trains.
         ("去年郑州中欧班列一共开了多少班?", "今年郑州中欧班列要开多少班?", "开行中欧班列3000班次以上"),
+        # Whether fares go up asks a change: a sentence about building lines gives none.
+        ("郑州地铁票价今年会涨吗?", "郑州地铁今年有什么建设?", "谋划推进郑州市域铁路S2线"),
         # The two incubators are counted, never named; the items listed are services.
         ("新乡高新区那两个国家级孵化器叫什么名字?", "新乡高新区那两个国家级孵化器干什么?", "以现有两个国家级孵化器"),
     ],

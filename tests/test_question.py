@@ -5,6 +5,7 @@ import re
 import pytest
 
 from rag.question import (
+    asks_change,
     figure_units,
     has_content,
     is_chinese,
@@ -222,3 +223,9 @@ def test_money_asked_wants_a_figure_in_yuan():
     assert re.search(unit, "运用国家、市两级政府资金1734万元")
     assert not re.search(unit, "刚玉产能由过去的108.6万吨下降至73.6万吨")
     assert figure_units("居民消费价格怎么样?") is None  # a price index, not money
+
+
+def test_whether_a_figure_went_up_or_down_asks_its_change():
+    assert asks_change("服务业增加值比上年增长了多少?") and asks_change("郑州地铁票价今年会涨吗?")
+    assert asks_change("2023年郑州物价是涨了还是跌了?") and asks_change("外资多少?物价是涨是跌?")
+    assert not asks_change("服务业增加值是多少?") and not asks_change("城区里的重污染工厂都搬走了吗?")
