@@ -134,6 +134,11 @@ _CHANGED = re.compile(r"增长|增幅|增速|增加(?!值)|涨|提高|提升|降
 _CHINESE_COUNT = re.compile(r"[一二两三四五六七八九十百千万]+(?:个|家|座|项|条|所|类|大|年|倍|批|次|名|位|台|种|处)")
 
 
+def gives_part(sentence: str, whole: str, unit: str) -> bool:
+    """Whether the sentence gives a figure in the whole's unit other than the whole."""
+    return any(m.group(1) != whole for m in re.finditer(rf"(\d+(?:\.\d+)?)\s*[万亿千百]?{unit}", sentence))
+
+
 def _has_figure(sentence: str) -> bool:
     """Whether the sentence gives any figure: 55座, or 两个, 三年 in words; a
     year (2024全球豫商大会) is not one."""
@@ -300,6 +305,8 @@ def gather_evidence(
             # one near miss each was refused too; no answerable item of any set
             # moved.
             kept *= _OTHER_UNIT
+        if r.wholes and not any(gives_part(sentence, figure, unit) for figure, unit in r.wholes):
+            kept *= _OTHER_UNIT  # a part of the whole is the answer asked, as a unit is (question.py)
         if any(other in sentence and asked not in sentence for asked, other in r.contrasts):
             kept *= _CONTRASTED
         # A line stating one of the particulars asked (文号是多少,哪天发布的: the

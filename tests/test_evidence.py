@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.evidence import gather_evidence, names_person, particulars_line, says_when
+from rag.evidence import gather_evidence, gives_part, names_person, particulars_line, says_when
 
 
 def test_a_figure_about_the_other_side_does_not_answer(fake_pipeline):
@@ -221,3 +221,10 @@ def test_a_development_zone_named_must_be_the_passages_zone(fake_pipeline):
 
     assert any("黄河" in e.sentence for e in evidence("新乡高新区推进黄河流域生态保护有哪些重点工作?"))
     assert not any("黄河" in e.sentence for e in evidence("新乡经开区推进黄河流域生态保护有哪些重点工作?"))
+
+
+def test_a_part_of_a_whole_is_another_figure_in_its_unit():
+    # 那1734万元里省级占多少: the sentence stating the sum doesn't break it down.
+    stated = "运用国家、市两级政府资金1734万元,退出耐材行业过剩产能71.18万吨。"
+    assert not gives_part(stated, "1734", "万元")
+    assert gives_part("其中省级资金500万元。", "1734", "万元") and gives_part("航空港区建设10座", "55", "座")

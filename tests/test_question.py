@@ -14,6 +14,7 @@ from rag.question import (
     read,
     resolve_follow_up,
     validate_question,
+    wholes,
 )
 
 Q = "2024年郑州市地区生产总值预期增长多少?"
@@ -229,3 +230,10 @@ def test_whether_a_figure_went_up_or_down_asks_its_change():
     assert asks_change("服务业增加值比上年增长了多少?") and asks_change("郑州地铁票价今年会涨吗?")
     assert asks_change("2023年郑州物价是涨了还是跌了?") and asks_change("外资多少?物价是涨是跌?")
     assert not asks_change("服务业增加值是多少?") and not asks_change("城区里的重污染工厂都搬走了吗?")
+
+
+def test_a_part_asked_of_a_whole_the_question_states():
+    assert wholes("退出耐材产能用的那1734万元里,省级资金占多少?") == (("1734", "万元"),)
+    assert wholes("规划的55座加氢站里航空港区建几座?") == (("55", "座"),)
+    assert wholes("专栏1里工业领域有多少个重大续建项目?") == ()  # a box's number, no whole
+    assert wholes("那1734万元里都干了啥?") == ()  # asks no figure
