@@ -163,8 +163,14 @@ _MEASURES = (
     (re.compile(r"利率"), "%"),
 )
 _CHANGE = re.compile(r"增长|增幅|提高|下降|降低|减少|涨|降")
-# When a project will be finished (啥时候通车) wants a year or a month.
-_ASKS_WHEN_DONE = re.compile(r"(?:什么时候|啥时候|何时|哪天|几月).*(?:通车|建成|投产|完工|竣工|开通|开业|投用)")
+# When a project will be finished (啥时候通车), or a document or an event came
+# out or was held (啥时候印发, 什么时候开幕), wants a year or a month: 目前初稿已
+# 通过审查 says when in no date. The second chosen on h10's q010 (实施方案什么时候
+# 印发); on h16 and h17, not chosen on, 2 near misses were refused too, h5's
+# t031 lost an unrelated second sentence, and no answerable item lost a figure.
+_ASKS_WHEN_DONE = re.compile(
+    r"(?:什么时候|啥时候|何时|哪天|几月).*(?:通车|建成|投产|完工|竣工|开通|开业|投用|印发|发布|出台|开幕|举办|召开|成立)"
+)
 
 
 # Which day (哪天开的, 几号开始) wants a date: 7月20日, 2020-04-02. Chosen on

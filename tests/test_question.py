@@ -101,9 +101,11 @@ def test_a_documents_particulars_are_asked_for():
 
 def test_when_is_asked_without_a_unit():
     # 啥时候 with no unit: a date or a time word answers (rag/evidence.py says_when) ...
-    assert read("环保评估是啥时候做?", None).when and read("规划是什么时候印发的?", None).when
-    # ... while a completion asks for a year or a month, as a unit
+    assert read("环保评估是啥时候做?", None).when and read("规划是啥时候提出的?", None).when
+    # ... while a completion, an issue or an event asks for a year or a month, as a unit
     assert not read("T3线啥时候能通车?", None).when and figure_units("T3线啥时候能通车?")
+    assert re.search(figure_units("规划是什么时候印发的?"), "2024年1月,省委、省政府印发《郑州都市圈发展规划》")
+    assert not re.search(figure_units("方案什么时候印发?"), "目前,方案初稿已通过省碳办审查")
     assert not read("哪天发布的?", None).when and read("哪天发布的?", None).day
     assert figure_units("郑州有哪几家企业入选?") is None  # asks for the companies, not a count of 家
 
