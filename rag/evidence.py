@@ -86,9 +86,13 @@ _OWNER_FLAGS = frozenset(["n", "nz", "vn"])  # common nouns (not places, not ver
 @functools.lru_cache(maxsize=1024)
 def _owners(text: str) -> dict[str, str]:
     """Each noun of the text with the noun before it that says whose it is
-    (服务业增加值: 增加值 → 服务业; 主导产业的增加值 too)."""
+    (服务业增加值: 增加值 → 服务业; 主导产业的增加值 too), and a compound's head
+    with the part before it (生产总值: 总值 → 生产)."""
     words = [(w, f) for w, f in tagged_words(text) if f != "uj"]
-    return {w: p for (p, pf), (w, f) in itertools.pairwise(words) if f == "n" and len(w) >= 2 and pf in _OWNER_FLAGS}
+    owners = {w[-2:]: w[:-2] for w, f in words if f == "n" and len(w) >= 4}
+    return owners | {
+        w: p for (p, pf), (w, f) in itertools.pairwise(words) if f == "n" and len(w) >= 2 and pf in _OWNER_FLAGS
+    }
 
 
 def _of_another(clause: str, question: str, corpus: str) -> bool:
@@ -105,6 +109,17 @@ def _of_another(clause: str, question: str, corpus: str) -> bool:
         and asked[noun] in corpus
         for noun, owner in _owners(clause).items()
     )
+
+
+def only_another(sentence: str, question: str, corpus: str) -> bool:
+    """Whether the sentence gives no figure, or every figure it gives of the
+    measure asked (总值, named in the question) is another's (地区生产总值
+    13617.8亿元 for 进出口总值是多少)."""
+    if not _has_figure(sentence):
+        return True
+    measures = _owners(question)
+    clauses = [c for c in _CLAUSE.findall(sentence) if _gives_figure(c) and any(m in c for m in measures)]
+    return bool(clauses) and all(_of_another(c, question, corpus) for c in clauses)
 
 
 LIST_ITEMS = re.compile(r"[^、]+(?:、[^、]+){2,}")  # three items or more, 、-separated
@@ -278,8 +293,15 @@ def gather_evidence(
             # The latter chosen on the fund whose size h5-h14 ask (t085, e036,
             # n050, q022, v091, x028) and h6's s046 (注册资本); on h12 and h16,
             # not chosen on, w056, z037 (the fund) and z062 (亩产税收标准) were
-            # refused too, and no answerable item of any set moved.
-            kept *= _OFF_TOPIC_FIGURE if _has_figure(sentence) else _OTHER_UNIT
+            # refused too, and no answerable item of any set moved. So does one
+            # whose figures of the measure asked are all another's, though its
+            # clauses name too little of the question to be about it (地区生产
+            # 总值13617.8亿元 for 进出口总值是多少, a compound's head read as
+            # owned by its first part): chosen on h8's e080, h9's n040, h13's
+            # v034 and h14's x112 (refused now; h9's n072 was refused too, its
+            # figures shown third before); on h16, not chosen on, a near miss
+            # was refused too and no answerable item of h15-h17 lost a figure.
+            kept *= _OTHER_UNIT if only_another(said, r.question, index.text) else _OFF_TOPIC_FIGURE
         if r.change and not any(NUMBER.search(c) and _CHANGED.search(c) for c in _CLAUSE.findall(sentence)):
             # A figure of change is the kind of answer asked, as a unit is: the
             # level (服务业增加值8072.2亿元) doesn't say how much it grew. Chosen on

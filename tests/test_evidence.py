@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.evidence import gather_evidence, gives_part, names_person, particulars_line, says_when
+from rag.evidence import gather_evidence, gives_part, names_person, only_another, particulars_line, says_when
 
 
 def test_a_figure_about_the_other_side_does_not_answer(fake_pipeline):
@@ -228,3 +228,13 @@ def test_a_part_of_a_whole_is_another_figure_in_its_unit():
     stated = "运用国家、市两级政府资金1734万元,退出耐材行业过剩产能71.18万吨。"
     assert not gives_part(stated, "1734", "万元")
     assert gives_part("其中省级资金500万元。", "1734", "万元") and gives_part("航空港区建设10座", "55", "座")
+
+
+def test_a_figure_of_another_measure_of_the_kind_asked():
+    # 13617.8亿元 is the 地区生产总值, not the 进出口总值: a compound's head (总值) is owned by its first part.
+    sentence = "2023年郑州市地区生产总值13617.8亿元,其中服务业增加值8072.2亿元,占比达到59.3%。"
+    corpus = sentence + "进出口总值平稳增长"
+    assert only_another(sentence, "2023年郑州进出口总值是多少亿元?", corpus)
+    assert not only_another(sentence, "2023年郑州地区生产总值是多少亿元?", corpus)
+    assert not only_another(sentence, "2023年郑州经济总量是多少?", corpus)  # names no measure of the sentence
+    assert only_another("加快推进外电入郑工程。", "外电是多少?", corpus)  # no figure at all
