@@ -102,6 +102,8 @@ def render_answer(turn: int, answer: Answer, scope: str = "") -> str:
     )
     # An English question is answered as its Chinese translation: say which.
     asked = f'<div class="note">按中文问题回答：{html.escape(answer.translated)}</div>' if answer.translated else ""
+    # A misspelt word was read as the documents' word: say how, so a wrong guess shows.
+    asked += f'<div class="note">{html.escape(answer.read_as)}</div>' if answer.read_as else ""
     if answer.refused:
         # What the documents do say, closest first: labelled as related text, not as an answer.
         related = "".join(render_source(turn, n, c, "rel") for n, c in enumerate(answer.related, start=1))

@@ -22,6 +22,8 @@ from .settings import Settings, settings_from
 def _print_answer(answer) -> None:
     if answer.translated:
         print(f"按中文问题回答: {answer.translated}\n")
+    if answer.read_as:
+        print(f"{answer.read_as}\n")
     if answer.short:
         print(f"简答: {answer.short}\n")
     print(answer.text)

@@ -81,6 +81,7 @@ class Answer:
     error: str = ""  # set when the model failed mid-answer, or "deadline"
     related: tuple[Citation, ...] = ()  # for a refusal: the closest passages, related text, not an answer
     short: str = ""  # the short answer shown first: a verbatim piece of one answer sentence, with its [n]
+    respelt: tuple[tuple[str, str], ...] = ()  # words of the question put right (typed, read as): 低炭 → 低碳
     timings: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -88,6 +89,11 @@ class Answer:
         """For a refusal, whom to ask: the agency that issued the closest
         document with one, as the document names it."""
         return next((c.agency for c in self.related if c.agency), "")
+
+    @property
+    def read_as(self) -> str:
+        """How the asker's misspelt words were read, to tell them (按「低碳」理解「低炭」)."""
+        return "，".join(f"按「{meant}」理解「{typed}」" for typed, meant in self.respelt)
 
     @property
     def translated(self) -> str:

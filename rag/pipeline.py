@@ -13,6 +13,7 @@ import functools
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 from .answering import Answer, Composer
 from .embeddings import Embedder, embedder_for
@@ -122,11 +123,12 @@ class Pipeline:
         question = normalise(validate_question(question, self.settings.max_question_chars))
         top_k = self._top_k(top_k)
         index = self.index
-        return Retriever(index, self.embedder, self.settings).retrieve(self._spelt(index, question), top_k, doc)
+        return Retriever(index, self.embedder, self.settings).retrieve(self._spelt(index, question)[0], top_k, doc)
 
-    def _spelt(self, index: Index, question: str) -> str:
-        """The question with its misspelt words put right (rag/spelling.py), if on."""
-        return index.spelling.correct(question) if self.settings.spelling else question
+    def _spelt(self, index: Index, question: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """The question with its misspelt words put right (rag/spelling.py), if
+        on, and what was put right."""
+        return index.spelling.correct(question) if self.settings.spelling else (question, ())
 
     def _retrieve_parts(self, index: Index, question: str, top_k: int, doc: str | None) -> list[Hit]:
         """The question's hits, then those of each of its parts not yet found:
@@ -176,12 +178,13 @@ class Pipeline:
                 yield Answer(question, ONLY_CHINESE, (), True, resolved_question=resolved)
                 return
             resolved = translated
-        resolved = self._spelt(index, resolved)
+        resolved, respelt = self._spelt(index, resolved)
         hits = self._retrieve_parts(index, resolved, top_k, doc)
         retrieved = time.perf_counter()
         first = None
         for item in Composer(index, self.embedder, self.llm, self.settings).stream(question, resolved, hits):
             if isinstance(item, Answer):
+                item = replace(item, respelt=respelt)
                 done = time.perf_counter()
                 item.timings.update(
                     retrieval=retrieved - started, first_text=(first or done) - started, total=done - started

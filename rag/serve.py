@@ -387,6 +387,7 @@ def completion(rid: str, answer: Answer) -> dict:
         "short": answer.short,
         "contact": answer.contact,
         "asked_as": answer.translated,
+        "read_as": answer.read_as,
     }
 
 
@@ -432,6 +433,7 @@ async def events(rid: str, first, job: Job) -> AsyncIterator[bytes]:
                     "short": item.short,
                     "contact": item.contact,
                     "asked_as": item.translated,
+                    "read_as": item.read_as,
                 }
                 yield sse(chunk(rid, {"content": sources_text(item)}, "stop", **extra))
             else:

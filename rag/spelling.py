@@ -8,7 +8,7 @@ differs from it in one character of the same sound (its usual reading, tones
 ignored; pypinyin's tables, not a hand-made list). Only words of the documents
 are ever put in, so a question can't be pulled towards anything they don't
 say, and a piece they do write is never changed. The corrected question is
-the one answered, and shown as such (`Answer.resolved_question`).
+the one answered, and the asker is told what was read how (`Answer.respelt`).
 
 Deliberately not done here: characters that only look alike (博土 for 博士),
 two wrong characters in one word, or words the documents don't use.
@@ -58,12 +58,13 @@ class Spelling:
         ]
         return max(found, key=lambda w: (self.count[w], w)) if found else None
 
-    def correct(self, question: str) -> str:
-        """The question with each misspelt word put right. The pieces tried are
-        its words, and two words together (能号 is cut 能 / 号), never part of a
-        word: 今年城镇 holds 年城, which sounds like 冰城 but is no word of it."""
+    def correct(self, question: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """The question with each misspelt word put right, and what was put
+        right ((typed, read as) pairs: 低炭 → 低碳), to tell the asker. The pieces
+        tried are its words, and two words together (能号 is cut 能 / 号), never
+        part of a word: 今年城镇 holds 年城, which sounds like 冰城 but is no word of it."""
         words = jieba_ready().lcut(question)
-        out, i = [], 0
+        out, fixes, i = [], [], 0
         while i < len(words):
             for n in (2, 1):
                 piece = "".join(words[i : i + n])
@@ -75,9 +76,10 @@ class Spelling:
                     and (word := self._word_for(piece))
                 ):
                     out.append(word)
+                    fixes.append((piece, word))
                     i += n
                     break
             else:
                 out.append(words[i])
                 i += 1
-        return "".join(out)
+        return "".join(out), tuple(fixes)

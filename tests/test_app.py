@@ -131,6 +131,14 @@ def test_an_english_question_shows_the_chinese_question_it_was_answered_as(make_
     assert '<div class="note">按中文问题回答：郑州 2024年GDP预期增长多少?</div>' in html
 
 
+def test_a_misspelt_word_shows_how_it_was_read(make_pipe):
+    _, (chat, _) = run(make_pipe(), "2024年郑州城镇新增就叶多少人?")
+    html = bot(chat)
+    assert "12.65万人" in html and '<div class="note">按「就业」理解「就叶」</div>' in html
+    _, (chat, _) = run(make_pipe(), "2024年郑州城镇新增就业多少人?")
+    assert "理解" not in bot(chat)
+
+
 def test_refused_answer_looks_different(make_pipe):
     _, (chat, _) = run(make_pipe(), "洛阳市2024年GDP预期增长多少?")
     html = bot(chat)

@@ -99,3 +99,9 @@ def test_ask_prints_the_short_answer_first_and_whom_to_ask_after_a_refusal(run, 
     assert status == 0 and out.startswith("简答: 地区生产总值增长7%左右[1]\n")
     status, out, _ = run(fake_settings(docs, index_dir), "ask", "洛阳市2024年GDP预期增长多少?")
     assert status == 0 and "资料中没有相关信息" in out and "\n可咨询: 郑州市人民政府" in out
+
+
+def test_ask_says_how_a_misspelt_word_was_read(run, fake_index_dir):
+    docs, index_dir = fake_index_dir
+    status, out, _ = run(fake_settings(docs, index_dir), "ask", "2024年郑州城镇新增就叶多少人?")
+    assert status == 0 and out.startswith("按「就业」理解「就叶」\n") and "12.65万人" in out

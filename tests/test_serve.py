@@ -339,6 +339,9 @@ def test_the_short_answer_comes_first_in_the_json(server):
     with post(server, {"messages": [{"role": "user", "content": Q}]}) as r:
         reply = json.load(r)
     assert reply["short"] == "地区生产总值增长7%左右[1]" and reply["contact"] == "" and reply["asked_as"] == ""
+    assert reply["read_as"] == ""
+    with post(server, {"messages": [{"role": "user", "content": "2024年郑州城镇新增就叶多少人?"}]}) as r:
+        assert json.load(r)["read_as"] == "按「就业」理解「就叶」"
 
 
 def test_a_refusal_carries_the_related_passages(server):
