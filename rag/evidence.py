@@ -20,6 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .answer_kind import ADDED, DATE
 from .citations import DOC_NUMBER, without_document_numbers
 from .documents import Document
 from .embeddings import Embedder
@@ -27,7 +28,7 @@ from .headings import ITEM_SENTENCE, item_labels
 from .index import Index
 from .lexical import coverage, tagged_words
 from .places import PLACES, ZONES
-from .question import ADDED, DATE, NUMBER, YEAR, read
+from .question import NUMBER, YEAR, read
 from .retrieval import Hit, stretched
 
 
