@@ -238,3 +238,9 @@ def test_a_figure_of_another_measure_of_the_kind_asked():
     assert not only_another(sentence, "2023年郑州地区生产总值是多少亿元?", corpus)
     assert not only_another(sentence, "2023年郑州经济总量是多少?", corpus)  # names no measure of the sentence
     assert only_another("加快推进外电入郑工程。", "外电是多少?", corpus)  # no figure at all
+
+
+def test_words_the_documents_never_write_do_not_dilute_what_a_figure_is_about(fake_pipeline):
+    # 最近在看房, 我想知道: no clause could name them, so the figure's clause still names the question.
+    answer = fake_pipeline().ask("最近在看房。我想知道今年全市商品房销售面积目标定的多少?")
+    assert not answer.refused and "1200万平方米" in answer.text
