@@ -1,10 +1,11 @@
 """The refusal threshold from a pool of question sets: `python -m eval calibrate`.
 
-Asks every question of the pooled sets (by default the held-out sets h2, h3, h4
-and eval/calibration.jsonl: 140 questions, none used to choose how evidence is
-scored), prints the support scores of answerable and unanswerable items side by
-side, and the thresholds that refuse the most unanswerable items while refusing
-at most 1 answerable item in 20, and 1 in 10.
+Asks every question of the pooled sets (by default the held-out sets h15, h16
+and h17: 575 questions written by people who never saw the system, none used to
+choose how evidence is scored; h2-h4 and eval/calibration.jsonl, the pool
+before them, have since chosen rules), prints the support scores of answerable
+and unanswerable items side by side, and the thresholds that refuse the most
+unanswerable items while refusing at most 1 answerable item in 20, and 1 in 10.
 
 Deliberately not done here: changing `Settings.refuse_below` (a person reads the
 figures and decides), or scoring answers (`python -m eval` does).
@@ -20,7 +21,7 @@ from .harness import load_gold
 from .metrics import percentile, suggest_threshold
 
 HERE = Path(__file__).resolve().parent
-POOL = tuple(HERE / f for f in ("heldout2.jsonl", "heldout3.jsonl", "heldout4.jsonl", "calibration.jsonl"))
+POOL = tuple(HERE / f for f in ("heldout15.jsonl", "heldout16.jsonl", "heldout17.jsonl"))
 
 
 def supports(pipe: Pipeline, paths) -> tuple[list[float], list[float]]:
