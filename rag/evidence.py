@@ -8,7 +8,7 @@ something else, in another unit, about the other side of a contrast) keeps
 only part of it. Each such rule showed its worth on a set it was not chosen on
 (measured by turning it off: README, "How answers stay faithful").
 
-Deliberately not done here: reading the question (rag/question.py), or
+Deliberately not done here: reading the question (rag/question.py, rag/answer_kind.py), or
 choosing and showing sentences (rag/answering.py).
 """
 
@@ -346,7 +346,7 @@ def gather_evidence(
             # moved.
             kept *= _OTHER_UNIT
         if r.wholes and not any(gives_part(sentence, figure, unit) for figure, unit in r.wholes):
-            kept *= _OTHER_UNIT  # a part of the whole is the answer asked, as a unit is (question.py)
+            kept *= _OTHER_UNIT  # a part of the whole is the answer asked, as a unit is (answer_kind.py)
         if any(other in sentence and asked not in sentence for asked, other in r.contrasts):
             kept *= _CONTRASTED
         # A line stating one of the particulars asked (文号是多少,哪天发布的: the
@@ -364,7 +364,7 @@ def gather_evidence(
         if "addressee" in r.particulars and not states:
             kept *= _OTHER_UNIT  # ... and so is the proposer a reply is addressed to
         if r.person and not any(r.person in c and names_person(c) for c in _CLAUSE.findall(sentence)):
-            kept *= _OTHER_UNIT  # a person is the kind of answer asked, as a unit is (question.py)
+            kept *= _OTHER_UNIT  # a person is the kind of answer asked, as a unit is (answer_kind.py)
         if r.counted and not ITEM_SENTENCE.match(sentence) and _most_listed(sentence, r.topic) < r.counted:
             kept *= _OTHER_UNIT  # names as many as counted are the answer asked, as a unit is
         lists = r.lists and _lists_about(sentence, r.topic)
