@@ -33,7 +33,7 @@ from starlette.routing import Route
 
 from . import library
 from .pipeline import Pipeline
-from .serve import Problem, read_body
+from .serve_request import Problem, read_body
 
 MAX_UPLOAD = 32 << 20  # 32 MiB: a batch of documents of up to max_doc_bytes (2 MB) each
 MAX_FILES = 64

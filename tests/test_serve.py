@@ -12,7 +12,8 @@ import pytest
 
 from rag import Pipeline
 from rag.generation import ScriptedLLM, first_choices
-from rag.serve import BUSY, MAX_BODY, AnswerPool, serve
+from rag.serve import BUSY, AnswerPool, serve
+from rag.serve_request import MAX_BODY
 
 from .conftest import fake_settings
 
