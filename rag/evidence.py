@@ -264,9 +264,10 @@ def gather_evidence(
     # and h11 (c029, c038, k007, k010, r076: 7 answerable items answered; 2 near
     # misses lost, h030's 人才公寓一个月房租 and h6's s001); on h15-h17, not
     # chosen on, 1 answerable item was answered and no near miss lost.
-    corpus = index.text.lower()  # as the question's words are
     written = [
-        (alts, w) for alts, w in r.topic if any(a in corpus or _asked_of(a, r.question.lower()) for a in alts)
+        (alts, w)
+        for alts, w in r.topic
+        if any(a in index.lowered_text or _asked_of(a, r.question.lower()) for a in alts)
     ] or r.topic
     out: list[Evidence] = []
     seen: set[str] = set()

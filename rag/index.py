@@ -111,6 +111,11 @@ class Index:
         return "".join(p.text for d in self.documents.values() for p in d.paragraphs)
 
     @functools.cached_property
+    def lowered_text(self) -> str:
+        """`text` lowercased, as a question's words are (5G is 5g): where a question's word is looked up."""
+        return self.text.lower()
+
+    @functools.cached_property
     def synonyms(self) -> Synonyms:
         years = [int(d.date[:4]) for d in self.documents.values() if d.date[:4].isdigit()]
         return Synonyms(self.text, max(years, default=None))
