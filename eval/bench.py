@@ -61,7 +61,8 @@ def backend_settings(settings: Settings, backend: str | None, base_url: str | No
     if backend != "openai" or base_url:
         yield settings.with_(openai_base_url=base_url) if base_url else settings
         return
-    from rag.generation import bundled_gguf, llama_server
+    from rag.llms import bundled_gguf
+    from rag.llms.llamacpp import llama_server
 
     server, url = llama_server(bundled_gguf(), threads=settings.llm_threads)
     try:

@@ -110,7 +110,8 @@ def _manage(settings: Settings, command: str, items: list[str]) -> int:
 def _llm_server(settings: Settings, host: str, port: int, parallel: int) -> int:
     from pathlib import Path
 
-    from .generation import bundled_gguf, llama_server
+    from .llms import bundled_gguf
+    from .llms.llamacpp import llama_server
 
     path = bundled_gguf() if settings.llm == "gemma" else Path(settings.llm)
     if path.suffix != ".gguf" or not path.is_file():

@@ -29,7 +29,7 @@ and the constrained output can only copy it, so a document saying 忽略以上�
 changes nothing about how answers are made.
 
 Deliberately not done here: retrieval (rag/retrieval.py), model backends
-(rag/generation.py), scoring (rag/evidence.py).
+(rag/llms/), scoring (rag/evidence.py).
 """
 
 from __future__ import annotations
@@ -42,11 +42,11 @@ from dataclasses import dataclass, field, replace
 from .citations import Citation, markers, split_sentences, strip_markers, supports
 from .embeddings import Embedder
 from .evidence import Evidence, gather_evidence
-from .generation import LLM, LLMError
 from .headings import ITEM_SENTENCE
 from .headline import headline
 from .index import Index
 from .lexical import coverage
+from .llms import LLM, LLMError
 from .question import is_chinese, question_parts, read
 from .retrieval import Hit
 from .settings import Settings

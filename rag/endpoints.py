@@ -1,4 +1,4 @@
-"""Connections to OpenAI-compatible servers: the LLM (rag/generation.py) and
+"""Connections to OpenAI-compatible servers: the LLM (rag/llms/) and
 the embedder (rag/embeddings.py) both turn a base URL and a route into a
 connection, its request path and its headers here, the same way.
 

@@ -17,8 +17,8 @@ from dataclasses import replace
 
 from .answering import Answer, Composer
 from .embeddings import Embedder, embedder_for
-from .generation import LLM, make_llm
 from .index import Index, load_or_build
+from .llms import LLM, make_llm
 from .question import has_content, is_chinese, normalise, question_parts, resolve_follow_up, validate_question
 from .retrieval import Hit, Retriever
 from .settings import Settings

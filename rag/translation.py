@@ -15,7 +15,7 @@ documents' own, and a citation must quote them as written.
 
 from __future__ import annotations
 
-from .generation import LLM, LLMError
+from .llms import LLM, LLMError
 from .question import is_chinese
 
 # Examples written for the prompt, not taken from any question set.

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rag import Pipeline, Settings
-from rag.generation import ScriptedLLM, first_choices
+from rag.llms import ScriptedLLM, first_choices
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"

@@ -3,7 +3,7 @@
 import admin
 import app
 from rag import Pipeline
-from rag.generation import ScriptedLLM, first_choices
+from rag.llms import ScriptedLLM, first_choices
 
 from .conftest import fake_settings
 

@@ -4,8 +4,8 @@ import pytest
 
 from rag import REFUSAL, Answer
 from rag.answering import focus, sentences
-from rag.generation import ScriptedLLM, first_choices
 from rag.lexical import question_weights
+from rag.llms import ScriptedLLM, first_choices
 from rag.question import topic_weights
 
 from .conftest import GDP

@@ -12,7 +12,7 @@ import pytest
 import app
 import chat_view
 from rag import REFUSAL, Pipeline, Settings
-from rag.generation import ScriptedLLM, first_choices
+from rag.llms import ScriptedLLM, first_choices
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 GDP_DOC = "004_7c7b9bfef2df6a5e.txt"

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from rag import Pipeline, Settings, answering
-from rag.generation import ScriptedLLM, first_choices
+from rag.llms import ScriptedLLM, first_choices
 
 from .conftest import free_port
 

@@ -17,7 +17,7 @@ from gradio_client import Client
 
 import app
 from rag import Pipeline
-from rag.generation import ScriptedLLM, first_choices
+from rag.llms import ScriptedLLM, first_choices
 from rag.serve import serve
 
 from .conftest import fake_settings, free_port

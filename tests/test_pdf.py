@@ -117,7 +117,7 @@ def test_a_scanned_page_is_read_by_ocr_with_its_page(printed, tmp_path):
 def test_a_pdf_answer_cites_its_page_everywhere(printed, tmp_path, capsys):
     from rag import Pipeline
     from rag.__main__ import _print_answer
-    from rag.generation import ScriptedLLM, first_choices
+    from rag.llms import ScriptedLLM, first_choices
     from rag.serve import citations_json, sources_text
 
     from .conftest import fake_settings

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from rag import Pipeline
-from rag.generation import ScriptedLLM, first_choices
+from rag.llms import ScriptedLLM, first_choices
 from rag.serve import BUSY, AnswerPool, serve
 from rag.serve_request import MAX_BODY
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 
 from rag import Pipeline
-from rag.generation import ScriptedLLM, first_choices
+from rag.llms import ScriptedLLM, first_choices
 from rag.serve import serve
 
 from .conftest import fake_settings

@@ -1,6 +1,6 @@
 import pytest
 
-from rag.generation import ScriptedLLM
+from rag.llms import ScriptedLLM
 from rag.pipeline import ONLY_CHINESE
 from rag.translation import to_chinese
 

@@ -5,7 +5,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from rag import Pipeline
-from rag.generation import LLMError, OpenAILLM, ScriptedLLM, _Trie, gbnf_choices
+from rag.llms import LLMError, ScriptedLLM, gbnf_choices
+from rag.llms.openai_compatible import OpenAILLM
+from rag.llms.transformers_lm import _Trie
 
 from .conftest import fake_settings
 
@@ -126,8 +128,8 @@ def test_openai_timeout_bounds_the_whole_call(fake_server):
 @pytest.fixture(scope="module")
 def llama_server():
     """A real llama.cpp server (xllamacpp) on 127.0.0.1 with the bundled GGUF."""
-    from rag.generation import bundled_gguf
-    from rag.generation import llama_server as start
+    from rag.llms import bundled_gguf
+    from rag.llms.llamacpp import llama_server as start
 
     server, url = start(bundled_gguf(), n_ctx=2048)
     yield url
@@ -150,7 +152,8 @@ def test_openai_client_against_real_llama_server(llama_server):
 
 @pytest.mark.models
 def test_llamacpp_in_process_obeys_choices():
-    from rag.generation import LlamaCppLLM, bundled_gguf
+    from rag.llms import bundled_gguf
+    from rag.llms.llamacpp import LlamaCppLLM
 
     llm = LlamaCppLLM(bundled_gguf())
     out = "".join(llm.stream(PROMPT, max_tokens=40, choices=CHOICES, max_choices=2))
@@ -159,7 +162,8 @@ def test_llamacpp_in_process_obeys_choices():
 
 @pytest.mark.models
 def test_closing_a_llamacpp_stream_stops_its_generation():
-    from rag.generation import LlamaCppLLM, bundled_gguf
+    from rag.llms import bundled_gguf
+    from rag.llms.llamacpp import LlamaCppLLM
 
     llm = LlamaCppLLM(bundled_gguf())
     stream = llm.stream("郑州市的发展历史是", max_tokens=2000)
@@ -168,3 +172,14 @@ def test_closing_a_llamacpp_stream_stops_its_generation():
     # 2,000 tokens take ~25 s on 2 cores; a stopped generation frees the model at once.
     assert llm._lock.acquire(timeout=5)
     llm._lock.release()
+
+
+def test_reading_the_contract_loads_no_model_library():
+    # make_llm imports an engine only when a setting names it: the page and
+    # the eval harness start without llama.cpp, torch or transformers loaded.
+    import subprocess
+    import sys
+
+    code = "import sys, rag.llms; print(sorted(m for m in ('xllamacpp', 'torch', 'transformers') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
