@@ -23,6 +23,7 @@ def spelling() -> Spelling:
         ("单位工业增加值能号每年要降多少?", "单位工业增加值能耗每年要降多少?"),  # 能 / 号, two words together
         ("登封钢玉企业整合后剩几家?", "登封刚玉企业整合后剩几家?"),
         ("郑州都市圈发展规化是什么时候印发的?", "郑州都市圈发展规划是什么时候印发的?"),
+        ("今年计划建多少座加轻站?", "今年计划建多少座加氢站?"),  # cut 座加 / 轻站: the slip spans both
     ],
 )
 def test_a_word_the_documents_never_write_is_read_as_theirs_that_sounds_alike(spelling, typed, meant):
@@ -45,6 +46,7 @@ def test_words_of_the_question_that_are_no_slips_stay(spelling, question):
 
 def test_what_was_put_right_is_said(spelling):
     assert spelling.correct("低炭产业的能号是多少?")[1] == (("低炭", "低碳"), ("能号", "能耗"))
+    assert spelling.correct("建多少座加轻站?")[1] == (("加轻", "加氢"),)
 
 
 def test_the_question_answered_is_the_one_put_right_unless_spelling_is_off(fake_pipeline):
