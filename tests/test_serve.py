@@ -11,8 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from rag import Pipeline
+from rag.answer_pool import AnswerPool
 from rag.llms import ScriptedLLM, first_choices
-from rag.serve import BUSY, AnswerPool, serve
+from rag.serve import BUSY, serve
 from rag.serve_request import MAX_BODY
 
 from .conftest import fake_settings
