@@ -47,7 +47,7 @@ from .headline import headline
 from .index import Index
 from .lexical import coverage
 from .llms import LLM, LLMError
-from .question import is_chinese, question_parts, read
+from .question import is_chinese, names_own_subject, question_parts, question_pieces, read
 from .retrieval import Hit
 from .settings import Settings
 
@@ -196,7 +196,9 @@ class Composer:
         p = d.paragraph(number)
         return Citation(doc, d.title, p.section, number, p.text, d.agency, d.date, quote, p.page)
 
-    def _answer_parts(self, parts: Sequence[str], hits: Sequence[Hit]) -> tuple[list[Evidence], int, float]:
+    def _answer_parts(
+        self, parts: Sequence[str], pieces: Sequence[str], hits: Sequence[Hit]
+    ) -> tuple[list[Evidence], int, float]:
         """A multi-part question (去年多少?今年目标多少?) answered part by part:
         each part by its best sentence not already answering an earlier part
         (the 2023 and the 2024 figure are two sentences), or sharing theirs when
@@ -204,11 +206,26 @@ class Composer:
         documents don't answer, and the best support."""
         picked: list[Evidence] = []
         unanswered, support = 0, 0.0
-        for part in parts:
+        for i, part in enumerate(parts):
             # 去年 is a year: the part's evidence must be about that year.
             part = self.index.synonyms.dated(part)
             evidence = gather_evidence(part, hits, self.index, self.embedder)
             best = max((e.score for e in evidence), default=0.0)
+            if (
+                best < self.settings.refuse_below
+                and 0 < i < len(pieces)
+                and names_own_subject(pieces[i], self.index.synonyms)
+            ):
+                # A later part read with the first's subject (新郑机场旅客吞吐量目标,
+                # 中欧班列开多少班?) may name a subject of its own, which the first's
+                # words only lead astray: read as asked, it is answered. Chosen on
+                # h10's q080, h7's t023 and t067 (second figures gained), h5's t013
+                # and h9's n075 (answered now); it cost h2's k027, a near miss whose
+                # second part (人均可支配收入是多少?) is now answered with 与经济增长
+                # 同步. On h15-h18, not chosen on, no figure or refusal moved.
+                own = gather_evidence(self.index.synonyms.dated(pieces[i]), hits, self.index, self.embedder)
+                if own and own[0].score > best:
+                    part, evidence, best = pieces[i], own, max(e.score for e in own)
             support = max(support, best)
             if best < self.settings.refuse_below:
                 unanswered += 1
@@ -270,7 +287,8 @@ class Composer:
         reading = read(resolved, self.index.synonyms)
         evidence = gather_evidence(resolved, hits, self.index, self.embedder) if len(parts) == 1 else []
         if len(parts) > 1:
-            leads, unanswered, support = self._answer_parts(parts, hits)
+            pieces = question_pieces(resolved, settings.max_question_parts) if len(parts) > 1 else []
+            leads, unanswered, support = self._answer_parts(parts, pieces, hits)
             offered: list[Evidence] = []
         else:
             support = max((e.score for e in evidence), default=0.0)

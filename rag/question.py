@@ -181,6 +181,11 @@ _PART_NOISE = re.compile(
 )
 
 
+def question_pieces(question: str, most: int = 4) -> list[str]:
+    """The question's pieces as asked, one per question mark, each on its own."""
+    return [f"{p.strip()}?" for p in re.split(r"[?？]", question) if p.strip()][:most]
+
+
 def question_parts(question: str, most: int = 4) -> list[str]:
     """The parts of a question that each need their own answer sentence: one
     per question mark (技术合同成交额去年多少?今年目标多少?), a later part read
@@ -188,10 +193,10 @@ def question_parts(question: str, most: int = 4) -> list[str]:
     else one per year named (到2030年、2035年…).
     At most `most` parts: each costs a retrieval, and "郑?"×1000 is no
     thousand questions."""
-    pieces = [p.strip() for p in re.split(r"[?？]", question) if p.strip()][:most]
+    pieces = question_pieces(question, most)
     if len(pieces) > 1:
-        subject = _PART_NOISE.sub("", pieces[0])
-        return [f"{pieces[0]}?", *(f"{subject},{p}?" for p in pieces[1:])]
+        subject = _PART_NOISE.sub("", pieces[0][:-1])
+        return [pieces[0], *(f"{subject},{p}" for p in pieces[1:])]
     years = list(dict.fromkeys(YEAR.findall(question)))[:most]
     if len(years) > 1:
         parts = []
@@ -200,6 +205,13 @@ def question_parts(question: str, most: int = 4) -> list[str]:
             parts.append(re.sub(others, "", question))
         return parts
     return [question]
+
+
+def names_own_subject(piece: str, synonyms: Synonyms | None = None) -> bool:
+    """Whether a piece of a question names a subject of its own: two words of
+    what it asks about at least (中欧班列开多少班?), not one (今年目标几家?, 有名单
+    吗?), which only the first part's subject makes a question (rag/answering.py)."""
+    return sum(w for _, w in topic_weights(question_weights(piece, synonyms))) >= 4
 
 
 @dataclass(frozen=True)

@@ -165,6 +165,13 @@ def test_each_part_of_a_question_gets_its_own_sentence(fake_pipeline):
     assert {c.doc for c in answer.citations} == {"002_ab73ab1b96b1d70f.txt", GDP}
 
 
+def test_a_later_part_with_a_subject_of_its_own_is_read_as_asked(fake_pipeline):
+    # Read with the first part's subject (新郑机场…吞吐量目标,中欧班列开多少班?)
+    # the second part found nothing; read as asked, it finds its 3000班次.
+    answer = fake_pipeline().ask("新郑机场今年旅客吞吐量目标多少?中欧班列开多少班")
+    assert "2600万人次" in answer.text and "3000班次" in answer.text
+
+
 TARGETS = (
     "2024年的经济社会发展主要预期目标是:地区生产总值增长7%左右,固定资产投资增长8%以上,"
     "规模以上工业增加值增长9%以上,建筑业总产值增长10%以上,社会消费品零售总额增长8%以上,"

@@ -5,8 +5,10 @@ import pytest
 from rag.question import (
     has_content,
     is_chinese,
+    names_own_subject,
     normalise,
     question_parts,
+    question_pieces,
     read,
     resolve_follow_up,
     validate_question,
@@ -45,6 +47,14 @@ def test_question_parts():
         "战略性新兴产业到2035年要占工业多少?",
     ]
     assert question_parts(Q) == [Q]
+    # ... and the pieces as asked, each on its own
+    assert question_pieces("新郑机场旅客吞吐量目标多少?中欧班列开多少班") == [
+        "新郑机场旅客吞吐量目标多少?",
+        "中欧班列开多少班?",
+    ]
+    # a piece is read as asked only when it names a subject of its own
+    assert names_own_subject("中欧班列开多少班?") and names_own_subject("机场旅客吞吐量目标多少?")
+    assert not names_own_subject("今年目标几家?") and not names_own_subject("有名单吗?")
 
 
 def test_what_a_question_asks_for():
