@@ -172,6 +172,11 @@ def test_a_later_part_with_a_subject_of_its_own_is_read_as_asked(fake_pipeline):
     assert "2600万人次" in answer.text and "3000班次" in answer.text
 
 
+def test_each_clause_that_asks_gets_its_own_sentence(fake_pipeline):
+    answer = fake_pipeline().ask("今年高耗能产业比重要控制在多少以下,煤炭产能稳定在多少")
+    assert "28%以下" in answer.text and "3900万吨左右" in answer.text
+
+
 TARGETS = (
     "2024年的经济社会发展主要预期目标是:地区生产总值增长7%左右,固定资产投资增长8%以上,"
     "规模以上工业增加值增长9%以上,建筑业总产值增长10%以上,社会消费品零售总额增长8%以上,"

@@ -52,6 +52,13 @@ def test_question_parts():
         "新郑机场旅客吞吐量目标多少?",
         "中欧班列开多少班?",
     ]
+    # a clause that asks is a piece too, with the clauses setting it up
+    assert question_pieces("今年高耗能产业比重要控制在多少以下,煤炭产能稳定在多少") == [
+        "今年高耗能产业比重要控制在多少以下?",
+        "煤炭产能稳定在多少?",
+    ]
+    one_ask = "新乡高新区工业用地弹性出让,在多少年期基础上增加了几年期?"  # one clause asks: one piece
+    assert question_pieces(one_ask) == question_parts(one_ask) == [one_ask]
     # a piece is read as asked only when it names a subject of its own
     assert names_own_subject("中欧班列开多少班?") and names_own_subject("机场旅客吞吐量目标多少?")
     assert not names_own_subject("今年目标几家?") and not names_own_subject("有名单吗?")
