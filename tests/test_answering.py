@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from rag import REFUSAL, Answer
+from rag import REFUSAL, Answer, Settings
 from rag.answering import focus, sentences
 from rag.lexical import question_weights
 from rag.llms import ScriptedLLM, first_choices
@@ -175,6 +175,42 @@ def test_a_later_part_with_a_subject_of_its_own_is_read_as_asked(fake_pipeline):
 def test_each_clause_that_asks_gets_its_own_sentence(fake_pipeline):
     answer = fake_pipeline().ask("今年高耗能产业比重要控制在多少以下,煤炭产能稳定在多少")
     assert "28%以下" in answer.text and "3900万吨左右" in answer.text
+
+
+def _parts_answered(monkeypatch, found: dict[str, list[tuple[str, float, float]]]) -> list[str]:
+    """The sentences `_answer_parts` picks when each part finds `found[part]`:
+    (sentence, support, fit), best fit first."""
+    from types import SimpleNamespace
+
+    from rag import answering
+    from rag.evidence import Evidence
+
+    def gather(part, *_, **__):
+        return [Evidence(s, "d", n, score, 0, fit=fit) for n, (s, score, fit) in enumerate(found[part])]
+
+    monkeypatch.setattr(answering, "gather_evidence", gather)
+    index = SimpleNamespace(synonyms=SimpleNamespace(dated=lambda part: part))
+    composer = answering.Composer(index, None, None, Settings())
+    picked, unanswered, _ = composer._answer_parts(list(found), list(found), [])
+    assert unanswered == 0
+    return [e.sentence for e in picked]
+
+
+def test_a_sentence_two_parts_need_goes_to_the_part_with_no_other(monkeypatch):
+    # 现在有多少个 found the 新增20个 sentence first, the only one 今年还要新增多少
+    # finds; its 180个 one supports it as well, so it takes that one.
+    new, now = "今年新增20个省级智能工厂", "已有180个省级智能工厂"
+    found = {"现在有多少个省级智能工厂?": [(new, 0.9, 0.8), (now, 0.9, 0.79)], "今年还要新增多少?": [(new, 0.9, 0.8)]}
+    assert _parts_answered(monkeypatch, found) == [now, new]
+    # One that supports the first part less is no answer of its own: both share.
+    found["现在有多少个省级智能工厂?"] = [(new, 0.9, 0.8), (now, 0.85, 0.79)]
+    assert _parts_answered(monkeypatch, found) == [new]
+
+
+def test_sentences_a_part_cannot_choose_between_are_all_shown(monkeypatch):
+    number, published, signed = "新开〔2020〕26号", "发布日期:2020-04-02", "2020年3月25日"
+    found = {"文号是多少?": [(number, 0.9, 0.7)], "啥时候印发的?": [(published, 0.9, 0.7), (signed, 0.9, 0.7)]}
+    assert _parts_answered(monkeypatch, found) == [number, published, signed]
 
 
 TARGETS = (
