@@ -97,7 +97,10 @@ _ASKS_WHEN = re.compile(r"什么时候|啥时候|何时|什么时间")
 # h10, not chosen on, q025 gained its 文号 too, and no other item moved.
 _ASKS_PROPOSAL_NO = re.compile(r"提案是?几号|几号提案")  # a number, not a day (几号开始)
 ASKS_DOC_NO = re.compile(rf"文号|发文字号|编号|提案号|{_ASKS_PROPOSAL_NO.pattern}")
-_ASKS_ISSUED = re.compile(r"发的|发布|印发|下发")
+# A reply is issued when it answers (发改委哪天答复的): chosen on h6's s017, h13's
+# v054 and h14's x036 (their reply dates); on h15, not chosen on, one item
+# gained its date too, and no item of any set lost a figure or was refused.
+_ASKS_ISSUED = re.compile(r"发的|发布|印发|下发|答复|回复")
 _ASKS_SIGNED = re.compile(r"落款|成文|签发|签署")
 # Who made the proposal a reply answers (提案是谁提的, 哪个单位提的): the reply's
 # addressee line names them (九三学社郑州市委员会：), as official letters do; a
