@@ -42,6 +42,7 @@ def test_a_documents_particulars_are_asked_for():
     asked = read("民建那个提案是几号?", None)
     assert asked.particulars == ("number",) and not asked.day and figure_units("民建那个提案是几号?") is None
     assert read("那个提案编号是多少?", None).particulars == ("number",)
+    assert read("九三学社那个提案是第几号?", None).particulars == ("number",)
     assert read("第十二届市运会啥时候开?", None).particulars == ()  # when an event is, not a document
     assert read("发改委哪天答复的?", None).particulars == ("date",)  # a reply is issued when it answers
     # a later part carries the first part's words: its own question is the day
