@@ -309,7 +309,7 @@ class Composer:
         reading = read(resolved, self.index.synonyms)
         evidence = gather_evidence(resolved, hits, self.index, self.embedder) if len(parts) == 1 else []
         if len(parts) > 1:
-            pieces = question_pieces(resolved, settings.max_question_parts) if len(parts) > 1 else []
+            pieces = question_pieces(resolved, settings.max_question_parts)
             leads, unanswered, support = self._answer_parts(parts, pieces, hits)
             offered: list[Evidence] = []
         else:
