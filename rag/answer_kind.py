@@ -95,8 +95,8 @@ _ASKS_WHEN = re.compile(r"什么时候|啥时候|何时|什么时间")
 # gold, dev or h2-h9 lost a figure or was refused for it. One part may ask for
 # both (文号是多少,啥时候印发的): both lines answer it. Chosen on h8's e038; on
 # h10, not chosen on, q025 gained its 文号 too, and no other item moved.
-# 提案是第几号 too: h13's v054 gained its number; no other item of any set asks
-# it, so this mend is kept as the rule's own reading, not shown on another set.
+# 提案是第几号 too: chosen on h13's v054 (its number); on h16, not chosen on, an
+# answerable item refused before is answered, and no other item of any set moved.
 _ASKS_PROPOSAL_NO = re.compile(r"提案是?第?几号|第?几号提案")  # a number, not a day (几号开始)
 ASKS_DOC_NO = re.compile(rf"文号|发文字号|编号|提案号|{_ASKS_PROPOSAL_NO.pattern}")
 # A reply is issued when it answers (发改委哪天答复的): chosen on h6's s017, h13's

@@ -8,28 +8,44 @@ something else, in another unit, about the other side of a contrast) keeps
 only part of it. Each such rule showed its worth on a set it was not chosen on
 (measured by turning it off: README, "How answers stay faithful").
 
-Deliberately not done here: reading the question (rag/question.py, rag/answer_kind.py), or
-choosing and showing sentences (rag/answering.py).
+Deliberately not done here: reading the question (rag/question.py, rag/answer_kind.py),
+telling what kind of answer a sentence holds (rag/sentence_kind.py), or choosing
+and showing sentences (rag/answering.py).
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .answer_kind import ADDED, DATE
 from .citations import DOC_NUMBER, without_document_numbers
 from .documents import Document
 from .embeddings import Embedder
 from .headings import ITEM_SENTENCE, item_labels
 from .index import Index
-from .lexical import coverage, tagged_words
+from .lexical import coverage
 from .places import PLACES, ZONES
-from .question import NUMBER, YEAR, read
+from .question import YEAR, read
 from .retrieval import Hit, stretched
+from .sentence_kind import (
+    CLAUSE,
+    PROPOSAL_NO,
+    addressed,
+    another_aspect,
+    figure_clauses,
+    gives_change,
+    gives_part,
+    in_unit,
+    lists_about,
+    most_listed,
+    names_person,
+    of_another,
+    only_another,
+    particulars_line,
+    says_when,
+)
 
 
 @dataclass(frozen=True)
@@ -41,9 +57,6 @@ class Evidence:
     hit_rank: int
     lists: bool = False  # for a question asking for items: it lists items about what is asked
     fit: float = 0.0  # how well it answers, to choose among sentences (see gather_evidence); best first
-
-
-_CLAUSE = re.compile(r"[^，,；;：:。！？!?]+")
 
 
 # Weights of a sentence's support: the question words it covers, and its e5
@@ -65,134 +78,9 @@ _CONTRASTED = 0.5  # ... and by one about the other side of what is asked (收�
 _OTHER_UNIT = 0.6  # ... and by one whose figures are not in the unit asked for (3% for 多少亿)
 
 
-# A year (2024年, 2024全球豫商大会) dates what a text is about: it is no figure
-# of it, unless a unit follows (2000亿元).
-_YEAR_ALONE = re.compile(r"(?<![\d.])(?:19|20)\d{2}(?![\d.%]|\s*[万亿千百元个家座项条所辆吨台套张人名次户件批倍])")
-
-
-def _gives_figure(text: str) -> bool:
-    """Whether the text gives a figure in digits; a year is none."""
-    return bool(NUMBER.search(_YEAR_ALONE.sub("", text)))
-
-
 def _asked_of(word: str, question: str) -> bool:
     """Whether the question asks the word's figure (票价是多少, 房租多少)."""
     return bool(re.search(re.escape(word) + r"(?:是|有|要|能|为)?(?:多少|几|多大|多高|多长)", question))
-
-
-def _figure_clauses(sentence: str, topic) -> list[str]:
-    """The sentence's clauses that give a figure and name at least half (by
-    weight) of what the question asks about."""
-    return [c for c in _CLAUSE.findall(sentence) if _gives_figure(c) and coverage(topic, c) >= 0.5]
-
-
-_OWNER_FLAGS = frozenset(["n", "nz", "vn"])  # common nouns (not places, not verbs: 确保主干道)
-
-
-@functools.lru_cache(maxsize=1024)
-def _owners(text: str) -> dict[str, str]:
-    """Each noun of the text with the noun before it that says whose it is
-    (服务业增加值: 增加值 → 服务业; 主导产业的增加值 too), and a compound's head
-    with the part before it (生产总值: 总值 → 生产)."""
-    words = [(w, f) for w, f in tagged_words(text) if f != "uj"]
-    owners = {w[-2:]: w[:-2] for w, f in words if f == "n" and len(w) >= 4}
-    return owners | {
-        w: p for (p, pf), (w, f) in itertools.pairwise(words) if f == "n" and len(w) >= 2 and pf in _OWNER_FLAGS
-    }
-
-
-def _of_another(clause: str, question: str, corpus: str) -> bool:
-    """Whether the clause's figure is another's measure of the kind asked: 服务业
-    增加值8072.2亿元 for 工业增加值是多少 (the same noun, owned by something the
-    question doesn't name). The question's owner must be a word of the
-    documents: a typo (钢玉企业 for 刚玉企业) names nothing else."""
-    asked = _owners(question)
-    return any(
-        noun in asked
-        and owner not in question
-        and asked[noun] not in clause
-        and owner not in asked[noun]
-        and asked[noun] in corpus
-        for noun, owner in _owners(clause).items()
-    )
-
-
-def only_another(sentence: str, question: str, corpus: str) -> bool:
-    """Whether the sentence gives no figure, or every figure it gives of the
-    measure asked (总值, named in the question) is another's (地区生产总值
-    13617.8亿元 for 进出口总值是多少)."""
-    if not _has_figure(sentence):
-        return True
-    measures = _owners(question)
-    clauses = [c for c in _CLAUSE.findall(sentence) if _gives_figure(c) and any(m in c for m in measures)]
-    return bool(clauses) and all(_of_another(c, question, corpus) for c in clauses)
-
-
-LIST_ITEMS = re.compile(r"[^、]+(?:、[^、]+){2,}")  # three items or more, 、-separated
-
-
-def _lists_about(sentence: str, topic) -> bool:
-    """Whether a clause of the sentence lists items (A、B、C) and names at least
-    half of what the question asks about: …动力电池与新能源汽车、生命科学与生物技术、
-    航空航天、大数据等四大主导产业 answers 四大主导产业是哪些, 做大做强主导产业 doesn't."""
-    return any(LIST_ITEMS.search(c) and coverage(topic, c) >= 0.5 for c in _CLAUSE.findall(sentence))
-
-
-def _most_listed(sentence: str, topic) -> int:
-    """The most items one clause of the sentence lists (A、B和C: 3; 与 may join
-    words of one item, 生命科学与生物技术, which only counts too many) about
-    what is asked: the services listed beside 两个国家级孵化器 don't name them.
-    The clause must name a quarter of what is asked (by weight): …等7个方面的
-    保障方案 names 保障, 方案 and 方面 of 碳达峰方案体系里的7个保障方案是哪些 (0.43).
-    Chosen on the two incubators of h6, h10, h11 and h14 (s091, q114, r088,
-    x066), the same near miss: a mend of the counted rule, no set not chosen on
-    moved, and no answerable item of any set did."""
-    clauses = [c for c in re.split(r"[,，;；。:：]", sentence) if coverage(topic, c) >= 0.25]
-    return max((len(re.findall(r"、|和|与|及", c)) + 1 for c in clauses), default=1)
-
-
-_CHANGED = re.compile(r"增长|增幅|增速|增加(?!值)|涨|提高|提升|降|减|翻番|百分点")  # 增加值 is a level
-_CHINESE_COUNT = re.compile(r"[一二两三四五六七八九十百千万]+(?:个|家|座|项|条|所|类|大|年|倍|批|次|名|位|台|种|处)")
-
-
-def gives_part(sentence: str, whole: str, unit: str) -> bool:
-    """Whether the sentence gives a figure in the whole's unit other than the whole."""
-    return any(m.group(1) != whole for m in re.finditer(rf"(\d+(?:\.\d+)?)\s*[万亿千百]?{unit}", sentence))
-
-
-def _has_figure(sentence: str) -> bool:
-    """Whether the sentence gives any figure: 55座, or 两个, 三年 in words; a
-    year (2024全球豫商大会) is not one."""
-    return _gives_figure(sentence) or bool(_CHINESE_COUNT.search(sentence))
-
-
-def _in_unit(sentence: str, about: list[str], unit: str, day: bool) -> bool:
-    """Whether the sentence gives a figure in the unit asked for: in one of its
-    clauses `about` what is asked, if any (一般公共预算收入增长3.1% doesn't answer
-    多少亿 because 外资2.3亿美元 follows); else anywhere in it, since a figure
-    often sits in a clause that doesn't name the subject (新增通车里程106.9公里).
-    Not so for a day: 2024年1月 in a sentence about the 规划 that came out then
-    doesn't date the 豫商大会 named beside it; only a dated line of its own
-    (发布日期:2020-04-02, a signature's 2023年7月20日) does without naming it.
-    Chosen on h6's s003; on h7, not chosen on, t039 (the same near miss) was
-    refused too, and no answerable item of any set moved."""
-    if about:
-        return any(re.search(unit, c) for c in about)
-    return bool(re.search(unit, sentence)) and (not day or len(sentence) <= _DATED_LINE)
-
-
-_DATED_LINE = 20  # characters: a label and a date, a signature's date
-_PROPOSAL_LINE = 40  # ... the line naming the proposal a reply answers (关于…第20230294号提案的回复)
-_PROPOSAL_NO = re.compile(r"第\d{4,}号提案")
-_WHEN_WORDS = frozenset(["前", "后", "之前", "之后", "以前", "以后"])
-
-
-def says_when(sentence: str) -> bool:
-    """Whether the sentence says when: a year, a day, or a time word (jieba's
-    part of speech t: 年底, 目前) or 前/后 after what is done (规划审批前)."""
-    if YEAR.search(sentence) or re.search(DATE, sentence):
-        return True
-    return any(flag == "t" or (flag == "f" and word in _WHEN_WORDS) for word, flag in tagged_words(sentence))
 
 
 def gather_evidence(
@@ -256,7 +144,7 @@ def gather_evidence(
         or r.weights
         for d in dict.fromkeys(h.doc for h in hits)
     }
-    # What a figure's clause must name of the question (_figure_clauses): of the
+    # What a figure's clause must name of the question (figure_clauses): of the
     # words the documents write at all, and the one whose figure is asked
     # (票价是多少钱: a fare the documents never give is still what is asked).
     # 我刚毕业来郑州上班,听说… names nothing any clause could, so it made every
@@ -292,8 +180,8 @@ def gather_evidence(
         context_covered = 0.4 * coverage(r.weights, context)
         score = _LEXICAL * (0.6 * coverage(r.weights, said) + context_covered) + semantic
         fit = _LEXICAL * (0.6 * coverage(own[doc_id], said) + context_covered) + semantic
-        figures = _figure_clauses(said, written) if r.numeric or r.unit else []
-        about = [c for c in figures if not _of_another(c, r.question, index.text)]
+        figures = figure_clauses(said, written) if r.numeric or r.unit else []
+        about = [c for c in figures if not of_another(c, r.question, index.text)]
         kept = 1.0
         if r.numeric and figures and not about:
             # Another's measure of the kind asked (服务业增加值8072.2亿元 for 工业
@@ -321,7 +209,7 @@ def gather_evidence(
             # figures shown third before); on h16, not chosen on, a near miss
             # was refused too and no answerable item of h15-h17 lost a figure.
             kept *= _OTHER_UNIT if only_another(said, r.question, index.text) else _OFF_TOPIC_FIGURE
-        if r.change and not any(NUMBER.search(c) and _CHANGED.search(c) for c in _CLAUSE.findall(sentence)):
+        if r.change and not gives_change(sentence):
             # A figure of change is the kind of answer asked, as a unit is: the
             # level (服务业增加值8072.2亿元) doesn't say how much it grew. Chosen on
             # h9's n049 and calibration's c004; on h13, not chosen on, v001
@@ -352,86 +240,26 @@ def gather_evidence(
             kept *= _CONTRASTED
         # A line stating one of the particulars asked (文号是多少,哪天发布的: the
         # number, or the date) gives a kind of answer asked, whatever the other.
-        if r.unit and not states and not _in_unit(sentence, about, r.unit, r.day):
+        if r.unit and not states and not in_unit(sentence, about, r.unit, r.day):
             kept *= _OTHER_UNIT
         if r.when and not states and not says_when(sentence):
             kept *= _OTHER_UNIT  # a time is the kind of answer asked, as a unit is
         if (
             "number" in r.particulars
             and not states
-            and not (DOC_NUMBER.search(sentence) or _PROPOSAL_NO.search(sentence))
+            and not (DOC_NUMBER.search(sentence) or PROPOSAL_NO.search(sentence))
         ):
             kept *= _OTHER_UNIT  # a document number is the kind of answer asked, as a unit is
         if "addressee" in r.particulars and not states:
             kept *= _OTHER_UNIT  # ... and so is the proposer a reply is addressed to
-        if r.person and not any(r.person in c and names_person(c) for c in _CLAUSE.findall(sentence)):
+        if r.person and not any(r.person in c and names_person(c) for c in CLAUSE.findall(sentence)):
             kept *= _OTHER_UNIT  # a person is the kind of answer asked, as a unit is (answer_kind.py)
-        if r.counted and not ITEM_SENTENCE.match(sentence) and _most_listed(sentence, r.topic) < r.counted:
+        if r.counted and not ITEM_SENTENCE.match(sentence) and most_listed(sentence, r.topic) < r.counted:
             kept *= _OTHER_UNIT  # names as many as counted are the answer asked, as a unit is
-        lists = r.lists and _lists_about(sentence, r.topic)
+        lists = r.lists and lists_about(sentence, r.topic)
         out.append(Evidence(sentence, doc_id, number, score * kept, ranks[row], lists, fit * kept))
     out.sort(key=lambda e: e.fit, reverse=True)
     return out
-
-
-_PLANNED = re.compile(r"力争|规划|计划|预计|目标|争取|确保")
-_REACHED = re.compile(r"已|累计|建成|完成|达到|实现|实际|现有|目前")
-_WHOLE = re.compile(r"累计|总数|总量|达到|共有|共计|总计")
-_EACH = re.compile(r"每|最多|最高|人均|户均|单个|不超过|上限")
-
-
-def another_aspect(asked: Sequence[str], sentence: str) -> bool:
-    """Whether the sentence's figure is another of the measure asked
-    (question.aspects): a plan for one reached, this year's additions for the
-    total, the sum for each one's."""
-    return (
-        ("reached" in asked and bool(_PLANNED.search(sentence)) and not _REACHED.search(sentence))
-        or ("total" in asked and bool(ADDED.search(sentence)) and not _WHOLE.search(sentence))
-        or ("each" in asked and not _EACH.search(sentence))
-    )
-
-
-def particulars_line(sentence: str, doc: Document, asked: str) -> bool:
-    """Whether the sentence is a short line giving the document's number
-    (asked "number": 新开〔2020〕26号, or a reply's 关于…第20230294号提案的回复),
-    a date of its issue or signature (asked "date": 发布日期:2020-04-02,
-    2020年3月25日), of its signature only (asked "signed"), or its addressee
-    (asked "addressee": 九三学社郑州市委员会:)."""
-    if asked == "number" and _PROPOSAL_NO.search(sentence) and len(sentence) <= _PROPOSAL_LINE:
-        return True
-    if asked == "addressee":
-        return addressed(sentence, doc)
-    if len(sentence) > _DATED_LINE:
-        return False
-    if asked == "number":
-        return bool(doc.doc_no) and doc.doc_no in sentence
-    dates = (doc.written,) if asked == "signed" else (doc.date, doc.written)
-    return any(d in sentence for iso in dates if iso for d in _written_dates(iso))
-
-
-def addressed(sentence: str, doc: Document) -> bool:
-    """Whether the sentence is the document's addressee line (尊敬的董建山委员:)."""
-    return bool(doc.addressee) and sentence.rstrip(":：").removeprefix("尊敬的") == doc.addressee
-
-
-def _written_dates(iso: str) -> list[str]:
-    """The ways a date is written: 2020-04-02, 2020年4月2日, 2020年04月02日."""
-    parts = iso[:10].split("-")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
-        return [iso]
-    y, m, d = parts
-    return [iso[:10], f"{y}年{int(m)}月{int(d)}日", f"{y}年{m}月{d}日"]
-
-
-_TITLE = re.compile(r"书记|市长|省长|区长|县长|主任|局长|部长|主席|组长|委员|同志|院士|教授")
-
-
-def names_person(sentence: str) -> bool:
-    """Whether the sentence names someone: a personal name (jieba's part of
-    speech nr) followed by a title, as official documents write people
-    (安伟书记、何雄市长); 由常务副市长兼任 names a post, not a person."""
-    words = tagged_words(sentence)
-    return any(flag == "nr" and _TITLE.fullmatch(title) for (_, flag), (title, _) in itertools.pairwise(words))
 
 
 @functools.lru_cache(maxsize=256)

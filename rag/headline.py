@@ -20,9 +20,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .evidence import LIST_ITEMS
 from .lexical import coverage
 from .question import NUMBER, Reading
+from .sentence_kind import LIST_ITEMS
 
 # Clauses end at these; "……" marks a part of a long sentence left out (see answering.focus).
 _CLAUSE = re.compile(r"[^，,；;：:。！？!?…\n]+")

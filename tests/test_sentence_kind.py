@@ -1,0 +1,53 @@
+"""What a sentence gives: a person, a time, a document's particulars, a part of
+a whole, another's measure."""
+
+from rag.documents import Document
+from rag.sentence_kind import gives_change, gives_part, names_person, only_another, particulars_line, says_when
+
+
+def test_a_person_is_named_by_name_and_title():
+    assert names_person("郑州市成立了由安伟书记、何雄市长担任双组长的领导小组")
+    assert not names_person("领导小组办公室设在市发展改革委,由常务副市长兼任办公室主任。")  # a post
+    assert not names_person("成立高新区推进黄河流域生态保护和高质量发展工作领导小组")
+
+
+def test_a_time_says_when():
+    assert says_when("在规划审批前完成规划环评审查") and says_when("2024年1月,省委、省政府印发《郑州都市圈发展规划》")
+    assert says_when("发布日期:2020-04-02") and says_when("力争年底建成投用")
+    assert not says_when("办好第十二届市运会、中国郑州少林武术节等重大赛事") and not says_when("位居全省前列")
+
+
+def test_the_lines_stating_a_documents_particulars():
+    notice = Document("n.txt", "实施方案的通知", (), doc_no="新开〔2020〕26号", date="2020-04-02", written="2020-03-25")
+    assert particulars_line("新开〔2020〕26号", notice, "number")
+    assert particulars_line("发布日期:2020-04-02", notice, "date") and particulars_line("2020年3月25日", notice, "date")
+    assert particulars_line("2020年3月25日", notice, "signed") and not particulars_line(
+        "发布日期:2020-04-02", notice, "signed"
+    )
+    reply = Document("r.txt", "关于…提案的答复", (), addressee="董建山委员")
+    assert particulars_line("关于市政协第十五届一次会议第20230294号提案的回复", reply, "number")
+    assert not particulars_line("关于市政协第十五届一次会议第20230294号提案的回复", reply, "date")
+    assert particulars_line("尊敬的董建山委员:", reply, "addressee")
+    assert not particulars_line("尊敬董建山委员,再次感谢您的宝贵建议。", reply, "addressee")
+
+
+def test_a_part_of_a_whole_is_another_figure_in_its_unit():
+    # 那1734万元里省级占多少: the sentence stating the sum doesn't break it down.
+    stated = "运用国家、市两级政府资金1734万元,退出耐材行业过剩产能71.18万吨。"
+    assert not gives_part(stated, "1734", "万元")
+    assert gives_part("其中省级资金500万元。", "1734", "万元") and gives_part("航空港区建设10座", "55", "座")
+
+
+def test_a_figure_of_another_measure_of_the_kind_asked():
+    # 13617.8亿元 is the 地区生产总值, not the 进出口总值: a compound's head (总值) is owned by its first part.
+    sentence = "2023年郑州市地区生产总值13617.8亿元,其中服务业增加值8072.2亿元,占比达到59.3%。"
+    corpus = sentence + "进出口总值平稳增长"
+    assert only_another(sentence, "2023年郑州进出口总值是多少亿元?", corpus)
+    assert not only_another(sentence, "2023年郑州地区生产总值是多少亿元?", corpus)
+    assert not only_another(sentence, "2023年郑州经济总量是多少?", corpus)  # names no measure of the sentence
+    assert only_another("加快推进外电入郑工程。", "外电是多少?", corpus)  # no figure at all
+
+
+def test_a_change_is_a_figure_of_growth_not_a_level():
+    assert gives_change("地区生产总值增长7%左右") and gives_change("全年下降2.1个百分点")
+    assert not gives_change("服务业增加值8072.2亿元") and not gives_change("持续推进产业转型升级")
