@@ -34,7 +34,8 @@ rebuilt with a log line saying so. A folder that can't be written is found befor
 `load_or_build` for what happens then.
 
 Deliberately not done here: scoring and fusion (rag/retrieval.py), which
-source files are read and how (rag/sources.py).
+source files are read and how (rag/sources.py), the format of a build's own
+files (rag/index_files.py).
 """
 
 from __future__ import annotations
@@ -45,13 +46,13 @@ import json
 import logging
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from . import builds
+from . import builds, index_files
 from .backends import SearchBackend, backend_identity, empty_backend, load_backend, required_files
 from .builds import BuildError, unwritable
 from .chunks import Chunk, chunk_document
@@ -298,39 +299,8 @@ def _assemble(old: np.ndarray | None, rows: list[int | None], new: np.ndarray, d
     return out
 
 
-# ---------------------------------------------------------------- persistence
-
-
-def _doc_to_json(d: Document) -> dict:
-    return asdict(d)
-
-
-def _doc_from_json(obj: dict) -> Document:
-    paragraphs = tuple(
-        Paragraph(p["number"], p["text"], tuple(p["path"]), p["is_heading"], p["page"]) for p in obj.pop("paragraphs")
-    )
-    return Document(paragraphs=paragraphs, attachments=tuple(obj.pop("attachments")), **obj)
-
-
-def _write_jsonl(path: Path, rows) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-_REQUIRED = ("documents.jsonl", "chunks.jsonl", "sentences.jsonl", "sentences.npy")
-
-
 def _write_files(index: Index, folder: Path) -> dict:
-    _write_jsonl(folder / "documents.jsonl", (_doc_to_json(d) for d in index.documents.values()))
-    _write_jsonl(folder / "chunks.jsonl", (asdict(c) for c in index.chunks))
-    _write_jsonl(folder / "sentences.jsonl", index.sentences)
-    np.save(folder / "sentences.npy", index.sentence_vectors)
+    index_files.write(folder, index.documents.values(), index.chunks, index.sentences, index.sentence_vectors)
     return index.manifest | index.search.save(folder)
 
 
@@ -352,15 +322,12 @@ def load(folder: Path, expected: dict | None = None) -> Index:
         build_dir, manifest = builds.current(folder)
         if expected is not None and (changed := _changed(manifest, expected)):
             raise IndexUnavailable(f"index in {build_dir} is stale (changed: {', '.join(changed)})")
-        builds.verify(build_dir, manifest, _REQUIRED + required_files(manifest.get("engine", "")))
+        builds.verify(build_dir, manifest, index_files.REQUIRED + required_files(manifest.get("engine", "")))
     except BuildError as e:
         raise IndexUnavailable(str(e)) from e
     try:
-        docs = [_doc_from_json(o) for o in _read_jsonl(build_dir / "documents.jsonl")]
-        chunks = [Chunk(**{**o, "paragraphs": tuple(o["paragraphs"])}) for o in _read_jsonl(build_dir / "chunks.jsonl")]
+        docs, chunks, sentences, sentence_vectors = index_files.read(build_dir)
         search = load_backend(build_dir, manifest, chunks)
-        sentences = [tuple(row) for row in _read_jsonl(build_dir / "sentences.jsonl")]
-        sentence_vectors = np.load(build_dir / "sentences.npy")
     except Exception as e:  # a checksum can't catch a bug in an older writer, nor a gone engine
         raise IndexUnavailable(f"index in {build_dir} can't be read: {e}") from e
     if len(sentences) != len(sentence_vectors):
