@@ -15,9 +15,10 @@ How an answer is made (extract, check, cite):
    candidates, so the bundled gemma-3-270m, which invents figures when free,
    can only choose). Extracting measured better on every set (see `stream`).
    A question in several parts (去年多少?今年目标多少?) is answered part by
-   part, each by its own best sentence; a part the documents don't answer is
-   said to be unanswered. A long sentence listing many items after its opening
-   words (主要预期目标是:…) is shown at the items asked about (`focus`). Asked
+   part, each by its own best sentence (one that two parts need goes to the
+   part with no other; those a part can't choose between are all shown); a
+   part the documents don't answer is said to be unanswered. A long sentence listing many items after its opening
+   words (主要预期目标是:…) is shown at the items asked about (rag/showing.py). Asked
    for a list, the item sentences of the lead's paragraph (一是…。二是…。) that
    it introduces or belongs to follow it, in order.
 4. Check. Every sentence is checked against the paragraph it cites
@@ -29,12 +30,12 @@ and the constrained output can only copy it, so a document saying 忽略以上�
 changes nothing about how answers are made.
 
 Deliberately not done here: retrieval (rag/retrieval.py), model backends
-(rag/llms/), scoring (rag/evidence.py).
+(rag/llms/), scoring (rag/evidence.py), how a sentence is shown and streamed
+text regrouped (rag/showing.py).
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -45,11 +46,11 @@ from .evidence import Evidence, gather_evidence
 from .headings import ITEM_SENTENCE
 from .headline import headline
 from .index import Index
-from .lexical import coverage
 from .llms import LLM, LLMError
 from .question import is_chinese, names_own_subject, question_parts, question_pieces, read
 from .retrieval import Hit
 from .settings import Settings
+from .showing import APART, COMPLETE, focus, marked, sentences
 
 REFUSAL = "资料中没有相关信息，无法根据现有文件回答这个问题。"
 _CANDIDATES = 6  # evidence sentences offered to the model, at most
@@ -100,77 +101,6 @@ class Answer:
         """For a question asked in English, the Chinese question it was
         answered as (rag/translation.py), so the asker sees what was answered."""
         return self.resolved_question if not is_chinese(self.question) and is_chinese(self.resolved_question) else ""
-
-
-_LONG = 80  # characters: a longer sentence listing many items is shown in part
-_INTRO = re.compile(r"^[^，,；;：:]*[：:]")
-_ITEM = re.compile(r"[^，,；;]+[，,；;]?")
-
-
-def focus(sentence: str, topic) -> str:
-    """A long sentence listing many items after its opening words (2024年…主要
-    预期目标是:…,…,…。) cut to those words and the items about what was asked,
-    the rest marked ……: each part is verbatim, so every figure shown is still
-    in the paragraph. Other sentences are shown whole: a figure may sit in a
-    clause that doesn't name the subject (…超过70万辆,2025年达到140万辆)."""
-    intro = m.group(0) if (m := _INTRO.match(sentence)) else ""
-    if len(sentence) <= _LONG or not intro:
-        return sentence  # only a list announced by its opening words (…目标是:)
-    items = _ITEM.findall(sentence[len(intro) :])
-    if len(items) < 5:
-        return sentence
-    scores = [coverage(topic, item) for item in items]
-    keep = [i for i, score in enumerate(scores) if score > 0 and score >= max(scores) / 2]
-    if not keep or len(keep) > len(items) / 2:
-        return sentence
-    pieces, last = [intro], -1
-    for i in keep:
-        pieces += ["……"] if i > last + 1 else []
-        pieces.append(items[i])
-        last = i
-    pieces += ["……"] if last < len(items) - 1 else []
-    shown = re.sub(r"[，,；;]+……", "……", "".join(pieces))
-    return shown if shown.endswith(("。", "！", "？", "……")) else shown + "。"
-
-
-_APART = "；"  # after a line without an end mark (发布日期:2020-04-02), before the next
-_ENDED = re.compile(r"[。！？；!?;…]\s*$")
-
-
-def _marked(shown: str, n: int) -> str:
-    """A shown sentence with its citation marker, set apart from the next one."""
-    return f"{shown}[{n}]" + ("" if _ENDED.search(shown) else _APART)
-
-
-_COMPLETE = re.compile(r"(?:[。！？；!?;]|\[\d{1,2}\])\s*$")
-
-
-_BOUNDARY = re.compile(r"(?:\[\d{1,2}\])+|[。！？；!?;\n]")
-
-
-def sentences(pieces: Iterator[str]) -> Iterator[str]:
-    """Regroup streamed text into sentences, each with the [n] markers after it.
-    A sentence is complete at closing punctuation or a marker, once the next
-    character shows no further marker follows."""
-    buffer = ""
-    for piece in pieces:
-        buffer += piece
-        while True:
-            cut = 0
-            for m in _BOUNDARY.finditer(buffer):
-                if m.end() == len(buffer):
-                    break  # a marker may still follow
-                if buffer[m.end()] == "[":
-                    continue  # the markers that follow end the sentence
-                cut = m.end()
-                break
-            if not cut:
-                break
-            sentence, buffer = buffer[:cut], buffer[cut:]
-            if sentence.strip():
-                yield sentence
-    if buffer.strip():
-        yield buffer
 
 
 def build_prompt(question: str, paragraphs: Sequence[str]) -> str:
@@ -368,7 +298,7 @@ class Composer:
             shown_as[body] = focus(body, topic)
             if key not in cited:
                 cited.append(key)
-            return _marked(shown_as[body], cited.index(key) + 1)
+            return marked(shown_as[body], cited.index(key) + 1)
 
         # The best evidence sentence (one per part) leads, shown at once. Left
         # to choose the first sentence too, the 270M model often took a weaker
@@ -403,7 +333,7 @@ class Composer:
                 ):
                     # Text that stops short of a sentence end is a copy cut off at
                     # the token limit ("…12万人。["), not a claim to check.
-                    if _COMPLETE.search(sentence) and (shown := check(sentence)) is not None:
+                    if COMPLETE.search(sentence) and (shown := check(sentence)) is not None:
                         yield shown
                     if time.monotonic() > deadline:
                         error = DEADLINE
@@ -413,7 +343,7 @@ class Composer:
         if unanswered:
             yield PART_UNANSWERED
 
-        text = "".join(_marked(shown_as[s], cited.index(k) + 1) for s, k in kept).removesuffix(_APART)
+        text = "".join(marked(shown_as[s], cited.index(k) + 1) for s, k in kept).removesuffix(APART)
         quotes = {k: s for s, k in reversed(kept)}
         citations = tuple(self._citation(d, n, quotes[(d, n)]) for d, n in cited)
         short = ""

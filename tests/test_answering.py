@@ -3,10 +3,7 @@ import re
 import pytest
 
 from rag import REFUSAL, Answer, Settings
-from rag.answering import focus, sentences
-from rag.lexical import question_weights
 from rag.llms import ScriptedLLM, first_choices
-from rag.question import topic_weights
 
 from .conftest import GDP
 
@@ -154,10 +151,6 @@ def test_instructions_inside_documents_are_only_text(fake_index_dir, tmp_path):
     assert all(c.doc == "zz_injection.txt" for c in answer.citations) or answer.refused
 
 
-def test_sentences_regrouping():
-    assert list(sentences(iter(["甲。", "[", "1", "][2]乙", "；[3]丙"]))) == ["甲。[1][2]", "乙；[3]", "丙"]
-
-
 def test_each_part_of_a_question_gets_its_own_sentence(fake_pipeline):
     # The 2023 figure is in one document, the 2024 target in another.
     answer = fake_pipeline().ask("郑州技术合同成交额去年多少?今年目标多少?")
@@ -211,32 +204,6 @@ def test_sentences_a_part_cannot_choose_between_are_all_shown(monkeypatch):
     number, published, signed = "新开〔2020〕26号", "发布日期:2020-04-02", "2020年3月25日"
     found = {"文号是多少?": [(number, 0.9, 0.7)], "啥时候印发的?": [(published, 0.9, 0.7), (signed, 0.9, 0.7)]}
     assert _parts_answered(monkeypatch, found) == [number, published, signed]
-
-
-TARGETS = (
-    "2024年的经济社会发展主要预期目标是:地区生产总值增长7%左右,固定资产投资增长8%以上,"
-    "规模以上工业增加值增长9%以上,建筑业总产值增长10%以上,社会消费品零售总额增长8%以上,"
-    "全社会研发投入强度达到2.8%,城镇新增就业12.65万人,城镇调查失业率5.5%左右,节能减排降碳完成国家和省定目标。"
-)
-
-
-def topic_of(question: str):
-    return topic_weights(question_weights(question))
-
-
-def test_a_long_list_is_shown_at_the_items_asked_about():
-    shown = focus(TARGETS, topic_of("今年郑州能新增多少就业岗位?失业率控制在多少?"))
-    assert shown == "2024年的经济社会发展主要预期目标是:……城镇新增就业12.65万人,城镇调查失业率5.5%左右……"
-    assert all(part in TARGETS for part in shown.split("……"))
-    assert focus(TARGETS, topic_of("地区生产总值增长多少")).endswith("地区生产总值增长7%左右……")
-
-
-def test_other_sentences_are_shown_whole():
-    no_intro = "力争新能源汽车产量超过70万辆," * 6 + "2025年达到140万辆。"
-    assert focus(no_intro, topic_of("新能源车产量目标多少")) == no_intro
-    assert focus("目标是:地区生产总值增长7%左右。", topic_of("地区生产总值")) == "目标是:地区生产总值增长7%左右。"
-    # every item about the question: nothing to cut
-    assert focus(TARGETS, topic_of("增长目标")) == TARGETS
 
 
 def test_a_part_the_documents_dont_answer_is_said_to_be_unanswered(fake_pipeline):
