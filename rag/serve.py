@@ -24,7 +24,8 @@ never a Python internal; the body is limited in size, JSON nesting and
 integer length before it is parsed.
 
 Reading a request (its body's bounds, the fields it must hold, the JSON
-errors) is rag/serve_request.py; managing documents (`/v1/documents`, behind
+errors) is rag/serve_request.py; the shapes of a response (a completion, a
+stream's chunks, citations as JSON) are rag/serve_response.py; managing documents (`/v1/documents`, behind
 an admin token) is rag/serve_documents.py.
 
 Deliberately not done here: user authentication, TLS, or running several models.
@@ -38,7 +39,6 @@ import json
 import logging
 import socket
 import threading
-import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -56,10 +56,10 @@ from .answering import Answer
 from .pipeline import Pipeline
 from .question import validate_question
 from .serve_request import Problem, error_body, error_response, parse_json, parse_request, read_body
+from .serve_response import MODEL_NAME, chunk, citations_json, completion, related_json, sources_text, sse
 
 log = logging.getLogger("rag")
 
-MODEL_NAME = "govrag"
 BUSY = "服务繁忙，请稍后重试 (busy, retry later)"
 
 
@@ -115,72 +115,6 @@ async def next_item(job: Job, request: Request):
     get.cancel()
     job.cancel()
     raise _Gone
-
-
-def sources_text(answer: Answer) -> str:
-    if not answer.citations:
-        return ""
-    lines = [f"[{i}] {c.title} · {c.section or '正文'} · {c.place}" for i, c in enumerate(answer.citations, 1)]
-    return "\n\n出处:\n" + "\n".join(lines)
-
-
-def _citation_json(c) -> dict:
-    return {
-        "doc": c.doc,
-        "title": c.title,
-        "agency": c.agency,
-        "section": c.section,
-        "paragraph": c.paragraph,
-        "page": c.page,
-        "text": c.text,
-        "quote": c.quote,
-    }
-
-
-def citations_json(answer: Answer) -> list[dict]:
-    return [{"marker": i} | _citation_json(c) for i, c in enumerate(answer.citations, 1)]
-
-
-def related_json(answer: Answer) -> list[dict]:
-    """For a refusal: the closest passages, related text and not an answer."""
-    return [_citation_json(c) for c in answer.related]
-
-
-def completion(rid: str, answer: Answer) -> dict:
-    return {
-        "id": rid,
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": MODEL_NAME,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": answer.text + sources_text(answer)},
-                "finish_reason": "stop",
-            }
-        ],
-        "citations": citations_json(answer),
-        "refused": answer.refused,
-        "related": related_json(answer),
-        "short": answer.short,
-        "contact": answer.contact,
-        "asked_as": answer.translated,
-        "read_as": answer.read_as,
-    }
-
-
-def chunk(rid: str, delta: dict, finish=None, **extra) -> dict:
-    return {
-        "id": rid,
-        "object": "chat.completion.chunk",
-        "created": int(time.time()),
-        "model": MODEL_NAME,
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-    } | extra
-
-
-def sse(payload: dict) -> bytes:
-    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n".encode()
 
 
 def _failure(item: Exception) -> Problem:

@@ -118,7 +118,7 @@ def test_a_pdf_answer_cites_its_page_everywhere(printed, tmp_path, capsys):
     from rag import Pipeline
     from rag.__main__ import _print_answer
     from rag.llms import ScriptedLLM, first_choices
-    from rag.serve import citations_json, sources_text
+    from rag.serve_response import citations_json, sources_text
 
     from .conftest import fake_settings
 
