@@ -17,10 +17,11 @@ How an answer is made (extract, check, cite):
    A question in several parts (去年多少?今年目标多少?) is answered part by
    part, each by its own best sentence (one that two parts need goes to the
    part with no other; those a part can't choose between are all shown); a
-   part the documents don't answer is said to be unanswered. A long sentence listing many items after its opening
-   words (主要预期目标是:…) is shown at the items asked about (rag/showing.py). Asked
-   for a list, the item sentences of the lead's paragraph (一是…。二是…。) that
-   it introduces or belongs to follow it, in order.
+   part the documents don't answer is said to be unanswered. A long sentence
+   listing many items after its opening words (主要预期目标是:…) is shown at
+   the items asked about (rag/showing.py). Asked for a list, the item
+   sentences of the lead's paragraph (一是…。二是…。) that it introduces or
+   belongs to follow it, in order.
 4. Check. Every sentence is checked against the paragraph it cites
    (rag/citations.py): kept, re-pointed to the paragraph that supports it, or
    dropped. Sentences are streamed only after they pass the check.

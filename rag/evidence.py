@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .citations import DOC_NUMBER, without_document_numbers
+from .citations import without_document_numbers
 from .documents import Document
 from .embeddings import Embedder
 from .headings import ITEM_SENTENCE, item_labels
@@ -31,7 +31,6 @@ from .question import YEAR, read
 from .retrieval import Hit, stretched
 from .sentence_kind import (
     CLAUSE,
-    PROPOSAL_NO,
     addressed,
     another_aspect,
     figure_clauses,
@@ -40,6 +39,7 @@ from .sentence_kind import (
     in_unit,
     lists_about,
     most_listed,
+    names_number,
     names_person,
     of_another,
     only_another,
@@ -244,11 +244,7 @@ def gather_evidence(
             kept *= _OTHER_UNIT
         if r.when and not states and not says_when(sentence):
             kept *= _OTHER_UNIT  # a time is the kind of answer asked, as a unit is
-        if (
-            "number" in r.particulars
-            and not states
-            and not (DOC_NUMBER.search(sentence) or PROPOSAL_NO.search(sentence))
-        ):
+        if "number" in r.particulars and not states and not names_number(sentence):
             kept *= _OTHER_UNIT  # a document number is the kind of answer asked, as a unit is
         if "addressee" in r.particulars and not states:
             kept *= _OTHER_UNIT  # ... and so is the proposer a reply is addressed to

@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 
 from .answer_kind import ADDED, DATE
+from .citations import DOC_NUMBER
 from .documents import Document
 from .lexical import coverage, tagged_words
 from .question import NUMBER, YEAR
@@ -142,8 +143,14 @@ def in_unit(sentence: str, about: list[str], unit: str, day: bool) -> bool:
 
 _DATED_LINE = 20  # characters: a label and a date, a signature's date
 _PROPOSAL_LINE = 40  # ... the line naming the proposal a reply answers (关于…第20230294号提案的回复)
-PROPOSAL_NO = re.compile(r"第\d{4,}号提案")
+_PROPOSAL_NO = re.compile(r"第\d{4,}号提案")
 _WHEN_WORDS = frozenset(["前", "后", "之前", "之后", "以前", "以后"])
+
+
+def names_number(sentence: str) -> bool:
+    """Whether the sentence names a document number (新开〔2020〕26号) or a
+    proposal's (第20230294号提案)."""
+    return bool(DOC_NUMBER.search(sentence) or _PROPOSAL_NO.search(sentence))
 
 
 def says_when(sentence: str) -> bool:
@@ -177,7 +184,7 @@ def particulars_line(sentence: str, doc: Document, asked: str) -> bool:
     a date of its issue or signature (asked "date": 发布日期:2020-04-02,
     2020年3月25日), of its signature only (asked "signed"), or its addressee
     (asked "addressee": 九三学社郑州市委员会:)."""
-    if asked == "number" and PROPOSAL_NO.search(sentence) and len(sentence) <= _PROPOSAL_LINE:
+    if asked == "number" and _PROPOSAL_NO.search(sentence) and len(sentence) <= _PROPOSAL_LINE:
         return True
     if asked == "addressee":
         return addressed(sentence, doc)

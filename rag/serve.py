@@ -25,8 +25,8 @@ integer length before it is parsed.
 
 Reading a request (its body's bounds, the fields it must hold, the JSON
 errors) is rag/serve_request.py; the shapes of a response (a completion, a
-stream's chunks, citations as JSON) are rag/serve_response.py; managing documents (`/v1/documents`, behind
-an admin token) is rag/serve_documents.py.
+stream's chunks, citations as JSON) are rag/serve_response.py; managing
+documents (`/v1/documents`, behind an admin token) is rag/serve_documents.py.
 
 Deliberately not done here: user authentication, TLS, or running several models.
 """

@@ -2,7 +2,15 @@
 a whole, another's measure."""
 
 from rag.documents import Document
-from rag.sentence_kind import gives_change, gives_part, names_person, only_another, particulars_line, says_when
+from rag.sentence_kind import (
+    gives_change,
+    gives_part,
+    names_number,
+    names_person,
+    only_another,
+    particulars_line,
+    says_when,
+)
 
 
 def test_a_person_is_named_by_name_and_title():
@@ -51,3 +59,8 @@ def test_a_figure_of_another_measure_of_the_kind_asked():
 def test_a_change_is_a_figure_of_growth_not_a_level():
     assert gives_change("地区生产总值增长7%左右") and gives_change("全年下降2.1个百分点")
     assert not gives_change("服务业增加值8072.2亿元") and not gives_change("持续推进产业转型升级")
+
+
+def test_a_document_or_proposal_number_is_named():
+    assert names_number("新开〔2020〕26号") and names_number("关于市政协第十五届一次会议第20230294号提案的回复")
+    assert not names_number("新增20个省级以上智能工厂") and not names_number("2023年7月20日")
