@@ -1,7 +1,8 @@
 """What kind of answer a question asks for: a figure (in which unit, of which
 aspect, a change or a level, a part of a whole it states), a day or a time, a
 document's particulars (its number, its date, its proposer), a person by name,
-items, or the names of as many things as it counts.
+a body (a department, a party), where an event is held, items, or the names of
+as many things as it counts.
 
 `rag/question.py` reads a question with these; evidence scoring
 (rag/evidence.py) keeps only part of the support of a sentence that lacks the
@@ -181,6 +182,24 @@ def figure_units(question: str) -> str | None:
 # too, and no answerable item of any set moved.
 _ASKS_PERSON = re.compile(r"(长|主任|书记|主席|负责人)(?:是谁|叫什么|叫啥|的名字|姓什么)")
 
+# A body asked for (哪个部门牵头, 哪个单位提的, 哪个党派的): a sentence naming
+# none (尊敬董建山委员,再次感谢您的宝贵建议) doesn't answer it
+# (rag/sentence_kind.py). Chosen on h8's e027, h10's q052, h12's w038 and h13's
+# v073 (near misses, refused now); on h15, h17 and h18, not chosen on, 3 near
+# misses were refused too, and h18 lost a proposal's number that a line naming
+# no body had given for 哪个单位的提案. Not a company (依托哪些企业): companies go
+# by their brands (千味央厨, 华为), which no pattern tells; asked so, h17 lost
+# an answer, so h17 no longer validates this reading.
+_ASKS_ORGANISATION = re.compile(r"哪(?:个|家|些)(?:部门|单位|机构|党派|界别)|什么(?:部门|单位|机构|党派|界别)")
+# Where an event is held (市运会在哪个体育场, 在哪儿办): a sentence that only
+# names the event (办好第十二届市运会) doesn't say where. Chosen on h10's q023
+# and q099 and h11's r093; h9's n129, not chosen on, was refused too. No
+# answerable item of any set asks it: the documents never say where.
+_ASKS_VENUE = re.compile(
+    r"(?:在哪|哪里|哪儿|什么地方|啥地方|哪个(?:地方|区|县|城市))[^,，;；?？]{0,3}?(?:开|办|举办|举行|召开)"
+    r"|哪个(?:场馆|体育场|体育馆|会场|展馆)"
+)
+
 # A question asking for items (哪些, 哪几个, 有什么, 分为): a list answers it.
 _ASKS_LIST = re.compile(r"哪些|哪几|有什么|有啥|有哪|分为|分成|包括什么|包括哪")
 
@@ -268,3 +287,13 @@ def asks_list(question: str) -> bool:
 def person_asked(question: str) -> str:
     """The title of the person asked for by name (组长, 主任), if any."""
     return next((m.group(1) for m in _ASKS_PERSON.finditer(question)), "")
+
+
+def asks_organisation(question: str) -> bool:
+    """Whether the question asks which organisation (哪个部门, 哪家集团, 哪个党派)."""
+    return bool(_ASKS_ORGANISATION.search(question))
+
+
+def asks_venue(question: str) -> bool:
+    """Whether the question asks where an event is held (在哪个场馆开的)."""
+    return bool(_ASKS_VENUE.search(question))

@@ -40,11 +40,13 @@ from .sentence_kind import (
     lists_about,
     most_listed,
     names_number,
+    names_organisation,
     names_person,
     of_another,
     only_another,
     particulars_line,
     says_when,
+    says_where_held,
 )
 
 
@@ -250,6 +252,10 @@ def gather_evidence(
             kept *= _OTHER_UNIT  # ... and so is the proposer a reply is addressed to
         if r.person and not any(r.person in c and names_person(c) for c in CLAUSE.findall(sentence)):
             kept *= _OTHER_UNIT  # a person is the kind of answer asked, as a unit is (answer_kind.py)
+        if r.organisation and not states and not names_organisation(sentence):
+            kept *= _OTHER_UNIT  # an organisation is the kind of answer asked, as a unit is (answer_kind.py)
+        if r.venue and not says_where_held(sentence):
+            kept *= _OTHER_UNIT  # ... and so is where an event is held
         if r.counted and not ITEM_SENTENCE.match(sentence) and most_listed(sentence, r.topic) < r.counted:
             kept *= _OTHER_UNIT  # names as many as counted are the answer asked, as a unit is
         lists = r.lists and lists_about(sentence, r.topic)

@@ -27,6 +27,8 @@ from .answer_kind import (
     asks_day,
     asks_list,
     asks_number,
+    asks_organisation,
+    asks_venue,
     asks_when,
     aspects,
     counted_asked,
@@ -261,6 +263,8 @@ class Reading:
     aspects: tuple[str, ...] = ()  # asks a figure already "reached", a "total", or "each" one's (see `aspects`)
     years: frozenset[str] = frozenset()  # the years asked about, 今年 and 去年 read as years
     wholes: tuple[tuple[str, str], ...] = ()  # (figure, unit) of wholes a part is asked of (see `wholes`)
+    organisation: bool = False  # asks which organisation (哪个部门, 哪家集团)
+    venue: bool = False  # asks where an event is held
 
 
 def read(question: str, synonyms: Synonyms) -> Reading:
@@ -290,4 +294,6 @@ def read(question: str, synonyms: Synonyms) -> Reading:
         aspects(question),
         frozenset(YEAR.findall(dated)),
         wholes(question),
+        asks_organisation(question),
+        asks_venue(question),
     )

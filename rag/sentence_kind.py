@@ -1,8 +1,8 @@
 """What a sentence gives: whether it holds the kind of answer a question asks
-(a figure in the unit asked, a change, a time, a person, as many items as the
-question counts, a document's particulars line), and whose measure its
-figures are. The counterpart of rag/answer_kind.py, which reads what kind of
-answer a question asks.
+(a figure in the unit asked, a change, a time, a person, a body, where an
+event is held, as many items as the question counts, a document's particulars
+line), and whose measure its figures are. The counterpart of
+rag/answer_kind.py, which reads what kind of answer a question asks.
 
 Deliberately not done here: scoring (rag/evidence.py turns each of these into
 a share of support kept, and says where each showed its worth).
@@ -219,3 +219,22 @@ def names_person(sentence: str) -> bool:
     (安伟书记、何雄市长); 由常务副市长兼任 names a post, not a person."""
     words = tagged_words(sentence)
     return any(flag == "nr" and _TITLE.fullmatch(title) for (_, flag), (title, _) in itertools.pairwise(words))
+
+
+# Organisations as official documents name them: a body (市发展改革委, 区经济
+# 发展局, 区人力资源部, 工信厅, 民建郑州市委员会), a company or group (康佳集团,
+# 华为公司), an institute (清华海峡研究院), a party. Not 格局, 布局 or 委员 (a post).
+_ORGANISATION = re.compile(
+    r"委员会|改革委|管委会?|[省市区县]委(?!员)|(?<![格布全大开])局|厅|办公室|集团|公司|研究院|学社|银行|大学|协会|商会|政府"
+    r"|(?:资源|环境|财政|住建)部|民建|民革|民盟|民进|农工党|致公党|台盟"
+)
+# An event's place: held in or at it (在郑州国际会展中心举办, 于…召开).
+_HELD_AT = re.compile(r"(?:在|于)[^,，。;；、]{2,20}?(?:举办|举行|召开|开幕)")
+
+
+def names_organisation(sentence: str) -> bool:
+    return bool(_ORGANISATION.search(sentence))
+
+
+def says_where_held(sentence: str) -> bool:
+    return bool(_HELD_AT.search(sentence))

@@ -1,8 +1,16 @@
-"""The kind of answer a question asks for: a unit, a day, particulars, a person, an aspect, a part."""
+"""The kind of answer a question asks for: a unit, a day, particulars, a person, an aspect, a part, a body, a venue."""
 
 import re
 
-from rag.answer_kind import asks_change, aspects, counted_asked, figure_units, wholes
+from rag.answer_kind import (
+    asks_change,
+    asks_organisation,
+    asks_venue,
+    aspects,
+    counted_asked,
+    figure_units,
+    wholes,
+)
 from rag.question import question_parts, read
 
 
@@ -122,3 +130,15 @@ def test_a_part_asked_of_a_whole_the_question_states():
     assert wholes("规划的55座加氢站里航空港区建几座?") == (("55", "座"),)
     assert wholes("专栏1里工业领域有多少个重大续建项目?") == ()  # a box's number, no whole
     assert wholes("那1734万元里都干了啥?") == ()  # asks no figure
+
+
+def test_a_body_asked_for():
+    assert all(asks_organisation(q) for q in ["哪个部门牵头?", "董建山委员是哪个党派的", "是什么单位提的?"])
+    # a company goes by its brand (千味央厨, 华为): no kind of name to want
+    assert not any(asks_organisation(q) for q in ["依托哪些企业?", "靠哪家公司带动?", "哪家要创建智慧商店?"])
+
+
+def test_where_an_event_is_held_is_asked():
+    assert all(asks_venue(q) for q in ["市运会在哪个体育场?", "在哪儿办", "在哪个区举办?", "是在哪个场馆开的?"])
+    # where a thing is, not where it is held
+    assert not any(asks_venue(q) for q in ["办公室设在哪个部门?", "储能项目分别在哪?", "私募基金集聚区放在哪?"])

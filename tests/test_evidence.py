@@ -56,6 +56,10 @@ def support(pipe, question: str, sentence_part: str, top_k: int | None = None) -
         ("郑州地铁票价今年会涨吗?", "郑州地铁今年有什么建设?", "谋划推进郑州市域铁路S2线"),
         # The two incubators are counted, never named; the items listed are services.
         ("新乡高新区那两个国家级孵化器叫什么名字?", "新乡高新区那两个国家级孵化器干什么?", "以现有两个国家级孵化器"),
+        # The reply thanks its addressee by name; which body he belongs to is never said.
+        ("董建山委员是哪个党派的?", "董建山委员说了什么?", "尊敬董建山委员,再次感谢您的宝贵建议"),
+        # The plan names the games it will hold, not where they are held.
+        ("第十二届市运会在哪个体育场举办?", "第十二届市运会怎么举办?", "办好第十二届市运会"),
     ],
 )
 def test_a_sentence_without_what_is_asked_does_not_answer(fake_pipeline, asked, plain, sentence_part):

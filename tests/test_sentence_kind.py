@@ -1,15 +1,17 @@
 """What a sentence gives: a person, a time, a document's particulars, a part of
-a whole, another's measure."""
+a whole, another's measure, a body, where an event is held."""
 
 from rag.documents import Document
 from rag.sentence_kind import (
     gives_change,
     gives_part,
     names_number,
+    names_organisation,
     names_person,
     only_another,
     particulars_line,
     says_when,
+    says_where_held,
 )
 
 
@@ -64,3 +66,21 @@ def test_a_change_is_a_figure_of_growth_not_a_level():
 def test_a_document_or_proposal_number_is_named():
     assert names_number("新开〔2020〕26号") and names_number("关于市政协第十五届一次会议第20230294号提案的回复")
     assert not names_number("新增20个省级以上智能工厂") and not names_number("2023年7月20日")
+
+
+def test_a_body_is_named():
+    for sentence in [
+        "领导小组办公室设在市发展改革委",
+        "由区人力资源部负责督查",
+        "九三学社郑州市委员会:",
+        "支持康佳集团",
+    ]:
+        assert names_organisation(sentence), sentence
+    # a post (委员), a layout (布局, 格局) is no body
+    assert not names_organisation("尊敬董建山委员,再次感谢您的宝贵建议。")
+    assert not names_organisation("优化产业布局,形成新格局。")
+
+
+def test_where_an_event_is_held_is_said():
+    assert says_where_held("大会于郑州国际会展中心隆重举行")
+    assert not says_where_held("办好第十二届市运会、中国郑州少林武术节等重大赛事,完成400块体育场地建设")
