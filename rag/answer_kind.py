@@ -210,8 +210,10 @@ _ASKS_LIST = re.compile(r"哪些|哪几|有什么|有啥|有哪|分为|分成|�
 # sum (发放贷款13.46亿元) is another figure of the same measure (rag/evidence.py).
 # Read in the asking clause, as the unit is; the total of what the question
 # itself counts as added (新开工的重大项目一共多少个) is a count of additions.
+# 实际使用外资 and 实际吸收外资 are a measure's names, not a figure reached: read
+# so, a 2023 question took the 2024 plan's 实际使用外资增长6% as filler (h5's t050).
 _ASPECTS = (
-    ("reached", re.compile(r"已经|已建|已完成|实际|建成了|建好了|完成了|现在有|现有|目前有")),
+    ("reached", re.compile(r"已经|已建|已完成|实际(?!使用|吸收)|建成了|建好了|完成了|现在有|现有|目前有")),
     ("total", re.compile(r"总共|一共|共有|总数|总量|累计")),
     ("each", re.compile(r"每家|每个|每人|每户|个人|最多|最高|单个")),
 )

@@ -229,7 +229,7 @@ def gather_evidence(
             # 力争开行中欧班列3000班次 is no count of 去年's trains): h6's s054
             # was refused too, and no other item of any set moved.
             kept *= _OTHER_UNIT
-        if r.aspects and another_aspect(r.aspects, sentence):
+        if r.aspects and another_aspect(r.aspects, sentence, paragraph.section):
             # The figure asked is of one kind, as a unit is: a plan doesn't say
             # how many were built. Chosen on calibration's c033, h9's n126,
             # h11's r092, h12's w113 and w115; on h15 and h16, not chosen on,

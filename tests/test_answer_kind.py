@@ -106,6 +106,8 @@ def test_which_figure_of_a_measure_is_asked():
     assert aspects("郑州全市现在总共有多少家A级物流企业?") == ("total",)
     assert aspects("创业担保贷款个人最多能贷多少?") == ("each",)
     assert aspects("2024年郑州计划新建多少座加氢站?") == ()
+    # 实际使用外资 is a measure's name, not a figure reached
+    assert aspects("新能源汽车实际产量是多少?") == ("reached",) and aspects("实际使用外资要增长多少?") == ()
     # The total of what the question counts as added, and a subject's word before the asking clause.
     assert aspects("公共设施领域新开工的重大项目一共多少个?") == ()
     assert aspects("免证可办累计到多少项,跨省通办又新增多少个?") == ()

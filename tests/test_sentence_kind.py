@@ -3,6 +3,7 @@ a whole, another's measure, a body, where an event is held."""
 
 from rag.documents import Document
 from rag.sentence_kind import (
+    another_aspect,
     gives_change,
     gives_part,
     names_number,
@@ -84,3 +85,12 @@ def test_a_body_is_named():
 def test_where_an_event_is_held_is_said():
     assert says_where_held("大会于郑州国际会展中心隆重举行")
     assert not says_where_held("办好第十二届市运会、中国郑州少林武术节等重大赛事,完成400块体育场地建设")
+
+
+def test_a_plan_is_another_figure_than_one_reached():
+    tasks = "三、2024年国民经济和社会发展主要任务和措施"
+    target = "力争新能源汽车产量超过70万辆,产业集群规模达到4000亿元。"
+    # in a section of tasks, 达到 states a target; only 已, 累计 or 目前 say what is
+    assert another_aspect(("reached",), target, tasks) and not another_aspect(("reached",), target, "一、执行情况")
+    assert another_aspect(("reached",), "推动实施100个以上智能化改造项目。", tasks)
+    assert not another_aspect(("reached",), "累计建成省级智能工厂180家。", tasks)
