@@ -80,6 +80,9 @@ _CONTRASTED = 0.5  # ... and by one about the other side of what is asked (收�
 _OTHER_UNIT = 0.6  # ... and by one whose figures are not in the unit asked for (3% for 多少亿)
 
 
+_NAMES_LABEL = 0.4  # the share of a box item's label (▲工业和产业园投资领域。) a question naming it covers
+
+
 def _asked_of(word: str, question: str) -> bool:
     """Whether the question asks the word's figure (票价是多少, 房租多少)."""
     return bool(re.search(re.escape(word) + r"(?:是|有|要|能|为)?(?:多少|几|多大|多高|多长)", question))
@@ -256,6 +259,17 @@ def gather_evidence(
             kept *= _OTHER_UNIT  # an organisation is the kind of answer asked, as a unit is (answer_kind.py)
         if r.venue and not says_where_held(sentence):
             kept *= _OTHER_UNIT  # ... and so is where an event is held
+        labels = item_labels(paragraph.text)
+        if labels.get(sentence, "").startswith("▲"):
+            named = {label: coverage(r.topic, label) for label in set(labels.values())}
+            if named[labels[sentence]] < max(named.values()) >= _NAMES_LABEL:
+                # An item of a box (▲城市有机更新领域。…等12个重大续建项目建设)
+                # when the question names another (工业和产业园投资领域有多少个
+                # 续建项目): a heading path of another section. Chosen on h10's
+                # q068 and h11's r052 (gained 82个); on h17, not chosen on, an item
+                # gained its second figure, and answers about 公共设施补短板领域 in
+                # h9, h13, h16 and h18 lost other fields' projects, no figure.
+                kept *= _OTHER_UNIT
         if r.counted and not ITEM_SENTENCE.match(sentence) and most_listed(sentence, r.topic) < r.counted:
             kept *= _OTHER_UNIT  # names as many as counted are the answer asked, as a unit is
         lists = r.lists and lists_about(sentence, r.topic)

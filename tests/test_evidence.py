@@ -203,3 +203,13 @@ def test_words_the_documents_never_write_do_not_dilute_what_a_figure_is_about(fa
     # 最近在看房, 我想知道: no clause could name them, so the figure's clause still names the question.
     answer = fake_pipeline().ask("最近在看房。我想知道今年全市商品房销售面积目标定的多少?")
     assert not answer.refused and "1200万平方米" in answer.text
+
+
+def test_a_box_item_the_question_names_beats_another_fields(fake_pipeline):
+    # 专栏1 lists each field's projects under its label (▲工业和产业园投资领域。…);
+    # 金科智慧城产业园区 names 产业园 too, but is of 城市有机更新领域.
+    pipe = fake_pipeline()
+    question = "专栏1里工业和产业园投资领域有多少个重大续建项目?"
+    evidence = gather_evidence(question, pipe.retrieve(question, top_k=10), pipe.index, pipe.embedder)
+    ongoing = [e.sentence for e in evidence if "重大续建项目" in e.sentence]
+    assert "82个" in ongoing[0], ongoing
