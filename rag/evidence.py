@@ -27,7 +27,7 @@ from .headings import ITEM_SENTENCE, item_labels
 from .index import Index
 from .lexical import coverage
 from .places import PLACES, ZONES
-from .question import YEAR, read
+from .question import YEAR, Reading, read
 from .retrieval import Hit, stretched
 from .sentence_kind import (
     CLAUSE,
@@ -239,26 +239,11 @@ def gather_evidence(
             # one near miss each was refused too; no answerable item of any set
             # moved.
             kept *= _OTHER_UNIT
-        if r.wholes and not any(gives_part(sentence, figure, unit) for figure, unit in r.wholes):
-            kept *= _OTHER_UNIT  # a part of the whole is the answer asked, as a unit is (answer_kind.py)
+        # Each kind of answer asked (answer_kind.py) that the sentence lacks,
+        # as a unit is lacked, keeps part of its support.
+        kept *= _OTHER_UNIT ** _kinds_lacked(r, sentence, about, states)
         if any(other in sentence and asked not in sentence for asked, other in r.contrasts):
             kept *= _CONTRASTED
-        # A line stating one of the particulars asked (文号是多少,哪天发布的: the
-        # number, or the date) gives a kind of answer asked, whatever the other.
-        if r.unit and not states and not in_unit(sentence, about, r.unit, r.day):
-            kept *= _OTHER_UNIT
-        if r.when and not states and not says_when(sentence):
-            kept *= _OTHER_UNIT  # a time is the kind of answer asked, as a unit is
-        if "number" in r.particulars and not states and not names_number(sentence):
-            kept *= _OTHER_UNIT  # a document number is the kind of answer asked, as a unit is
-        if "addressee" in r.particulars and not states:
-            kept *= _OTHER_UNIT  # ... and so is the proposer a reply is addressed to
-        if r.person and not any(r.person in c and names_person(c) for c in CLAUSE.findall(sentence)):
-            kept *= _OTHER_UNIT  # a person is the kind of answer asked, as a unit is (answer_kind.py)
-        if r.organisation and not states and not names_organisation(sentence):
-            kept *= _OTHER_UNIT  # an organisation is the kind of answer asked, as a unit is (answer_kind.py)
-        if r.venue and not says_where_held(sentence):
-            kept *= _OTHER_UNIT  # ... and so is where an event is held
         labels = item_labels(paragraph.text)
         if labels.get(sentence, "").startswith("▲"):
             named = {label: coverage(r.topic, label) for label in set(labels.values())}
@@ -270,12 +255,30 @@ def gather_evidence(
                 # gained its second figure, and answers about 公共设施补短板领域 in
                 # h9, h13, h16 and h18 lost other fields' projects, no figure.
                 kept *= _OTHER_UNIT
-        if r.counted and not ITEM_SENTENCE.match(sentence) and most_listed(sentence, r.topic) < r.counted:
-            kept *= _OTHER_UNIT  # names as many as counted are the answer asked, as a unit is
         lists = r.lists and lists_about(sentence, r.topic)
         out.append(Evidence(sentence, doc_id, number, score * kept, ranks[row], lists, fit * kept))
     out.sort(key=lambda e: e.fit, reverse=True)
     return out
+
+
+def _kinds_lacked(r: Reading, sentence: str, about: Sequence[str], states: bool) -> int:
+    """How many of the kinds of answer the question asks the sentence lacks. A
+    line stating one of the particulars asked (文号是多少,哪天发布的: the number,
+    or the date) gives a kind of answer asked, whatever the other."""
+    lacks = [
+        # a part of the whole the question states (那1734万元里省级占多少)
+        bool(r.wholes) and not any(gives_part(sentence, figure, unit) for figure, unit in r.wholes),
+        bool(r.unit) and not states and not in_unit(sentence, about, r.unit, r.day),
+        r.when and not states and not says_when(sentence),
+        "number" in r.particulars and not states and not names_number(sentence),
+        "addressee" in r.particulars and not states,  # the proposer a reply is addressed to
+        bool(r.person) and not any(r.person in c and names_person(c) for c in CLAUSE.findall(sentence)),
+        r.organisation and not states and not names_organisation(sentence),
+        r.venue and not says_where_held(sentence),
+        # names as many as the question counts (那23个示范村是哪些)
+        bool(r.counted) and not ITEM_SENTENCE.match(sentence) and most_listed(sentence, r.topic) < r.counted,
+    ]
+    return sum(lacks)
 
 
 @functools.lru_cache(maxsize=256)
