@@ -292,7 +292,7 @@ def person_asked(question: str) -> str:
 
 
 def asks_organisation(question: str) -> bool:
-    """Whether the question asks which organisation (哪个部门, 哪家集团, 哪个党派)."""
+    """Whether the question asks which body (哪个部门, 哪个单位, 哪个党派); not a company."""
     return bool(_ASKS_ORGANISATION.search(question))
 
 

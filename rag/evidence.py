@@ -180,7 +180,8 @@ def gather_evidence(
             # close to the question as the passage holding it.
             said, d = f"{doc.title} {sentence}", max(d, hits[ranks[row]].dense)
         paragraph = doc.paragraph(number)
-        context = f"{doc.title} {paragraph.section} {item_labels(paragraph.text).get(sentence, '')} {sentence}"
+        labels = item_labels(paragraph.text)
+        context = f"{doc.title} {paragraph.section} {labels.get(sentence, '')} {sentence}"
         semantic = _SEMANTIC * stretched(d) + 0.10 / (1 + ranks[row])
         context_covered = 0.4 * coverage(r.weights, context)
         score = _LEXICAL * (0.6 * coverage(r.weights, said) + context_covered) + semantic
@@ -244,7 +245,6 @@ def gather_evidence(
         kept *= _OTHER_UNIT ** _kinds_lacked(r, sentence, about, states)
         if any(other in sentence and asked not in sentence for asked, other in r.contrasts):
             kept *= _CONTRASTED
-        labels = item_labels(paragraph.text)
         if labels.get(sentence, "").startswith("▲"):
             named = {label: coverage(r.topic, label) for label in set(labels.values())}
             if named[labels[sentence]] < max(named.values()) >= _NAMES_LABEL:

@@ -263,7 +263,7 @@ class Reading:
     aspects: tuple[str, ...] = ()  # asks a figure already "reached", a "total", or "each" one's (see `aspects`)
     years: frozenset[str] = frozenset()  # the years asked about, 今年 and 去年 read as years
     wholes: tuple[tuple[str, str], ...] = ()  # (figure, unit) of wholes a part is asked of (see `wholes`)
-    organisation: bool = False  # asks which organisation (哪个部门, 哪家集团)
+    organisation: bool = False  # asks which body (哪个部门, 哪个党派)
     venue: bool = False  # asks where an event is held
 
 
