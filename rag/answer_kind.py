@@ -112,7 +112,8 @@ _ASKS_SIGNED = re.compile(r"落款|成文|签发|签署")
 # gained the proposer; no item of any set lost a figure); no set not chosen on
 # asks it. It extends the particulars above (validated on h5, h6, h10 and
 # calibration) to an official letter's third line, its addressee.
-_ASKS_PROPOSER = re.compile(r"(?:谁|哪位|哪个|哪家|什么)[\u4e00-\u9fff]{0,3}?(?:提出|提交|提)的|提案人")
+# Four characters between (哪个民主党派提的) on h20's d034; no other item moved.
+_ASKS_PROPOSER = re.compile(r"(?:谁|哪位|哪个|哪家|什么)[\u4e00-\u9fff]{0,4}?(?:提出|提交|提)的|提案人")
 
 
 # A phone number asked for (联系电话是多少, 打哪个电话) is answered only by one.

@@ -236,9 +236,12 @@ def names_person(sentence: str) -> bool:
 
 # Organisations as official documents name them: a body (市发展改革委, 区经济
 # 发展局, 区人力资源部, 工信厅, 民建郑州市委员会), a company or group (康佳集团,
-# 华为公司), an institute (清华海峡研究院), a party. Not 格局, 布局 or 委员 (a post).
+# 华为公司), an institute (清华海峡研究院, 三磨所), a party. Not 格局, 布局 or 委员 (a post).
+# 所 added on h20's d149 (哪家单位来承担: 三磨所, refused before); no other item
+# of any set moved.
 _ORGANISATION = re.compile(
     r"委员会|改革委|管委会?|[省市区县]委(?!员)|(?<![格布全大开])局|厅|办公室|集团|公司|研究院|学社|银行|大学|协会|商会|政府"
+    r"|(?<![\d场住厕处派几多])所(?![有以属需在得谓长])"
     r"|(?:资源|环境|财政|住建)部|民建|民革|民盟|民进|农工党|致公党|台盟"
 )
 # An event's place: held in or at it (在郑州国际会展中心举办, 于…召开).

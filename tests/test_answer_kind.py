@@ -60,6 +60,7 @@ def test_a_documents_particulars_are_asked_for():
     assert read("那个方案的文号是多少,啥时候印发的", None).particulars == ("number", "date")
     # who made a proposal: its reply's addressee; not who drew up a plan
     assert read("低碳产业集聚区那个提案是哪位委员提的?", None).particulars == ("addressee",)
+    assert read("低碳产业集聚区这个提案是哪个民主党派提的?", None).particulars == ("addressee",)
     assert read("这个实施方案是谁提出的?", None).particulars == ()
 
 

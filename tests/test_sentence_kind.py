@@ -75,11 +75,18 @@ def test_a_body_is_named():
         "由区人力资源部负责督查",
         "九三学社郑州市委员会:",
         "支持康佳集团",
+        "支持三磨所承担国家超硬材料强链任务",
     ]:
         assert names_organisation(sentence), sentence
-    # a post (委员), a layout (布局, 格局) is no body
-    assert not names_organisation("尊敬董建山委员,再次感谢您的宝贵建议。")
-    assert not names_organisation("优化产业布局,形成新格局。")
+    # a post (委员), a layout (布局, 格局), 所 as a word (所有, 场所) or a count (13所) is no body
+    for sentence in [
+        "尊敬董建山委员,再次感谢您的宝贵建议。",
+        "优化产业布局,形成新格局。",
+        "所有企业",
+        "公共场所",
+        "新建10所",
+    ]:
+        assert not names_organisation(sentence), sentence
 
 
 def test_where_an_event_is_held_is_said():
