@@ -46,3 +46,22 @@ def test_an_items_label_counts_in_reranking(fake_pipeline):
     pipe = fake_pipeline()
     hits = pipe.retrieve("新乡高新区碧水工程要管护哪几条河?", top_k=5)
     assert any("赵定河" in h.text for h in hits)
+
+
+def test_a_dominant_lexical_match_is_kept_where_the_dense_ranking_misses_it(fake_pipeline):
+    # 依托千味央厨、三全食品、锅圈食汇等骨干企业,抢占预制菜新赛道: BM25 scores its chunk
+    # three times the next, but e5 ranks it 68th, outside the pool fused.
+    pipe = fake_pipeline()
+    index = pipe.index
+    target = len(index.chunks) - 1
+    others = [i for i in range(len(index.chunks)) if i != target]
+    dense, lexical = index.search.dense, index.search.lexical
+    index.search.dense = lambda q, k, doc=None: {i: 0.9 - 0.001 * n for n, i in enumerate(others[:k])}
+    index.search.lexical = lambda question, k, doc=None: {target: 30.0} | {i: 10.0 for i in others[:8]}
+    try:
+        assert target in [index.chunks.index(h.chunk) for h in pipe.retrieve("抢占预制菜新赛道", top_k=5)]
+        # one not standing out (under twice the next) is left to the fusion
+        index.search.lexical = lambda question, k, doc=None: {target: 12.0} | {i: 11.0 for i in others[:8]}
+        assert target not in [index.chunks.index(h.chunk) for h in pipe.retrieve("抢占预制菜新赛道", top_k=5)]
+    finally:
+        index.search.dense, index.search.lexical = dense, lexical
