@@ -186,6 +186,10 @@ _ASKING = frozenset(["的话", "想", "还要", "打算", "大概", "到底", "�
 # answer fills them in, so no text says them, and counting them diluted what
 # a list sentence covers (h2-h6 answerable refused 21 → 18 of 238, none lost).
 WH = re.compile(r"[哪几啥谁]|什么|多少")
+# ... and a placeholder for what the answer names (打造哪些“XX之城”, 某某工程).
+# Chosen on calibration's c015 (answered now, refused before) and h8's e057;
+# no set not chosen on asks it.
+_PLACEHOLDER = re.compile(r"[xX×]+|某+")
 
 
 def question_weights(question: str, synonyms: Synonyms | None = None) -> Weights:
@@ -202,7 +206,7 @@ def question_weights(question: str, synonyms: Synonyms | None = None) -> Weights
     for t in tokenize(question):
         if _MODAL.match(t) and jieba_ready().dt.FREQ.get(t) is None:
             t = t[1:]  # 能放, 要修, 会涨 (no dictionary words, unlike 能源): the action asked about
-        if t in seen or t in _ASKING or WH.search(t) or any(t in word for word in groups):
+        if t in seen or t in _ASKING or WH.search(t) or _PLACEHOLDER.fullmatch(t) or any(t in word for word in groups):
             continue
         seen.add(t)
         entries.append(((t,), 3.0 if t[0].isdigit() else float(min(len(t), 4))))

@@ -13,6 +13,12 @@ def test_the_asked_action_loses_its_modal():
     assert not {"能放", "会涨", "的话", "想"} & set(words("想创业的话,郑州今年能放多少创业贷款?会涨吗?"))
 
 
+def test_a_placeholder_for_the_answer_is_no_word_to_cover():
+    # no sentence says XX: the answer names 钻石之城 in its place
+    assert words("郑州要打造哪些“XX之城”?") == ["郑州", "打造", "之城"]
+    assert "某某" not in words("某某工程有哪些?")
+
+
 def test_dictionary_words_keep_their_first_character():
     assert {"能源", "要求"} <= set(words("郑州能源消费有什么要求?"))
 
