@@ -152,6 +152,13 @@ def test_a_box_items_sentences_are_read_with_its_label(fake_pipeline):
     assert not answer.refused and "26个重大项目" in answer.text.split("[1]")[0], answer.text
 
 
+def test_an_items_label_is_read_as_its_sentences_subject(fake_pipeline):
+    # 二是持续推进碧水工程。加强赵定河、东孟姜女河的管护工作: the label names
+    # what the sentence naming the rivers is about.
+    answer = fake_pipeline().ask("高新区碧水工程主要管哪几条河?")
+    assert answer.text.startswith("加强赵定河、东孟姜女河的管护工作"), answer.text
+
+
 def test_a_subject_given_ranks_a_part_by_its_own_words(fake_pipeline):
     # 技术合同成交额又突破了多少, read with the subject of 金融业增加值是多少:
     # given that subject, the sentence about 技术合同成交额 comes first.
