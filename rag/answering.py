@@ -199,7 +199,7 @@ class Composer:
     def _items(self, lead: Evidence) -> list[Evidence]:
         """The other item sentences of the run the lead introduces or belongs to, in order."""
         # From the paragraph itself: short items (一是经济微观主体活力不足。) read
-        # as labels and are no evidence sentences of their own (rag/index.py).
+        # as labels and are no evidence sentences of their own (headings.is_label).
         said = split_sentences(self.index.paragraph(lead.doc, lead.paragraph).text)
         if lead.sentence not in said:
             return []

@@ -15,6 +15,8 @@ the text up to the first sentence end; an article's label is its number
 
 Inside a paragraph of items (▲公共设施补短板领域。…), an item's short opening
 sentence labels the sentences after it as a heading does (`item_labels`).
+A label or a title line alone answers nothing, so it is no evidence sentence
+(`is_label`, used by rag/index.py).
 
 Deliberately not done here: reading files or the document's metadata
 (rag/documents.py).
@@ -141,3 +143,20 @@ def item_labels(paragraph: str) -> dict[str, str]:
         elif label:
             labels.setdefault(sentence, label)
     return labels
+
+
+def is_label(sentence: str) -> bool:
+    """A heading label ("1.做精做强主导产业。", "三是完成…搬迁改造。", a box
+    item's "▲创新工作机制。") or a title line: it names a topic but answers nothing."""
+    body = sentence.rstrip("。；;：:")
+    if heading_level(sentence) > 0:
+        return len(body) <= 40
+    if sentence.startswith("▲"):
+        return len(body) <= 60 and not re.search(r"[，,、。；;：:\d]", body)
+    # A line without punctuation or figures is a title. One with figures (a
+    # date, a document number) can answer "when" and "which", and one ending
+    # as a sentence, a clause or an address does: 宇通客车的“…”项目获国家科技
+    # 进步二等奖。, 高耗能产业占比仍然较高;, 民建郑州市委员会: (a reply's
+    # addressee, who made the proposal). Read as titles before, 38 such
+    # sentences of the seeds were no evidence (h20's 宇通客车 and 十二向).
+    return len(body) <= 60 and not re.search(r"[，,、。；;：:!！?？\d]", sentence)

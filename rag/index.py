@@ -44,7 +44,6 @@ import functools
 import hashlib
 import json
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +58,7 @@ from .chunks import Chunk, chunk_document
 from .citations import split_sentences
 from .documents import Document, Paragraph, load_sources
 from .embeddings import Embedder, EmbeddingError, embedder_for
-from .headings import heading_level
+from .headings import is_label
 from .ocr import default_recognizer
 from .settings import Settings
 from .sources import Scan, scan
@@ -138,23 +137,6 @@ class Index:
         return rows
 
 
-def _is_label(sentence: str) -> bool:
-    """A heading label ("1.做精做强主导产业。", "三是完成…搬迁改造。", a box
-    item's "▲创新工作机制。") or a title line: it names a topic but answers nothing."""
-    body = sentence.rstrip("。；;：:")
-    if heading_level(sentence) > 0:
-        return len(body) <= 40
-    if sentence.startswith("▲"):
-        return len(body) <= 60 and not re.search(r"[，,、。；;：:\d]", body)
-    # A line without punctuation or figures is a title. One with figures (a
-    # date, a document number) can answer "when" and "which", and one ending
-    # as a sentence, a clause or an address does: 宇通客车的“…”项目获国家科技
-    # 进步二等奖。, 高耗能产业占比仍然较高;, 民建郑州市委员会: (a reply's
-    # addressee, who made the proposal). Read as titles before, 38 such
-    # sentences of the seeds were no evidence (h20's 宇通客车 and 十二向).
-    return len(body) <= 60 and not re.search(r"[，,、。；;：:!！?？\d]", sentence)
-
-
 def paragraph_sentences(docs: list[Document]) -> list[tuple[str, int, str]]:
     """Every sentence that can serve as evidence. Labels and titles are left out
     (they still count in the heading path and the embedded chunk text)."""
@@ -164,7 +146,7 @@ def paragraph_sentences(docs: list[Document]) -> list[tuple[str, int, str]]:
         for p in d.paragraphs
         if not p.is_heading
         for s in split_sentences(p.text)
-        if not _is_label(s)
+        if not is_label(s)
     ]
 
 
