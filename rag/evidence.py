@@ -25,7 +25,7 @@ from .documents import Document
 from .embeddings import Embedder
 from .headings import ITEM_SENTENCE, item_labels
 from .index import Index
-from .lexical import coverage
+from .lexical import coverage, question_weights
 from .places import PLACES, ZONES
 from .question import YEAR, Reading, read
 from .retrieval import Hit, stretched
@@ -253,7 +253,7 @@ def gather_evidence(
         if any(other in sentence and asked not in sentence for asked, other in r.contrasts):
             kept *= _CONTRASTED
         if labels.get(sentence, "").startswith("▲"):
-            named = {label: coverage(r.topic, label) for label in set(labels.values())}
+            named = {label: coverage(question_weights(label), r.question) for label in set(labels.values())}
             if named[labels[sentence]] < max(named.values()) >= _NAMES_LABEL:
                 # An item of a box (▲城市有机更新领域。…等12个重大续建项目建设)
                 # when the question names another (工业和产业园投资领域有多少个
@@ -261,6 +261,11 @@ def gather_evidence(
                 # q068 and h11's r052 (gained 82个); on h17, not chosen on, an item
                 # gained its second figure, and answers about 公共设施补短板领域 in
                 # h9, h13, h16 and h18 lost other fields' projects, no figure.
+                # How much of each label the question names (as _NAMES_LABEL
+                # says), not how much of the question each label names: a long
+                # question (固投专栏里…续建和新开工的重大项目各有多少个) named
+                # too small a share in its label. Mended on h20's d105 (lost
+                # another field's projects); no other answer of any set changed.
                 kept *= _OTHER_UNIT
         lists = r.lists and lists_about(sentence, r.topic)
         out.append(Evidence(sentence, doc_id, number, score * kept, ranks[row], lists, fit * kept))

@@ -220,3 +220,8 @@ def test_a_box_item_the_question_names_beats_another_fields(fake_pipeline):
     evidence = gather_evidence(question, pipe.retrieve(question, top_k=10), pipe.index, pipe.embedder)
     ongoing = [e.sentence for e in evidence if "重大续建项目" in e.sentence]
     assert "82个" in ongoing[0], ongoing
+    # so in a long question, whose other words the label doesn't name
+    question = "固投专栏里,工业和产业园领域续建和新开工的重大项目各有多少个?"
+    evidence = gather_evidence(question, pipe.retrieve(question, top_k=10), pipe.index, pipe.embedder)
+    started = sorted((e for e in evidence if "新开工" in e.sentence), key=lambda e: -e.score)
+    assert "41个" in started[0].sentence and started[0].score > 1.5 * started[1].score, [e.sentence for e in started]
