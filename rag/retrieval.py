@@ -106,17 +106,16 @@ class Retriever:
         if not best:
             return []
         ranked = sorted(lexical, key=lambda i: (-lexical[i], i))[:2]
-        dominant = len(ranked) == 2 and lexical[ranked[0]] >= _DOMINANT * lexical[ranked[1]]
-        first = ranked[0] if dominant else best[0]
-        if first not in best:
-            best.append(first)
+        kept = ranked[0] if len(ranked) == 2 and lexical[ranked[0]] >= _DOMINANT * lexical[ranked[1]] else None
+        if kept is not None and kept not in best:
+            best.append(kept)
         if self.settings.rerank == "local":
             fused = self._rerank_local(question, q[0], best, fused)
         elif self.settings.rerank not in ("", "none"):
             fused = self._rerank_cross(question, best, fused)
         best = sorted(best, key=lambda i: (-fused[i], i))[:top_k]
-        if first not in best:
-            best[-1] = first
+        if kept is not None and kept not in best:
+            best[-1] = kept
         missing = [i for i in best if i not in dense]  # a lexical-only hit still reports its cosine, for refusal
         dense |= {i: float(v @ q[0]) for i, v in zip(missing, self.index.search.vectors(missing))}
         return [Hit(chunks[i], fused[i], dense[i], lexical.get(i, 0.0)) for i in best]
