@@ -253,7 +253,7 @@ def gather_evidence(
         if any(other in sentence and asked not in sentence for asked, other in r.contrasts):
             kept *= _CONTRASTED
         if labels.get(sentence, "").startswith("▲"):
-            named = {label: coverage(question_weights(label), r.question) for label in set(labels.values())}
+            named = {label: coverage(_label_words(label), r.question) for label in set(labels.values())}
             if named[labels[sentence]] < max(named.values()) >= _NAMES_LABEL:
                 # An item of a box (▲城市有机更新领域。…等12个重大续建项目建设)
                 # when the question names another (工业和产业园投资领域有多少个
@@ -291,6 +291,12 @@ def _kinds_lacked(r: Reading, sentence: str, about: Sequence[str], states: bool)
         bool(r.counted) and not ITEM_SENTENCE.match(sentence) and most_listed(sentence, r.topic) < r.counted,
     ]
     return sum(lacks)
+
+
+@functools.lru_cache(maxsize=256)
+def _label_words(label: str):
+    """A box item's label as words to cover: read once, not for each of its sentences."""
+    return question_weights(label)
 
 
 @functools.lru_cache(maxsize=256)
