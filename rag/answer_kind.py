@@ -157,6 +157,16 @@ def asks_day(question: str) -> bool:
 _FIGURE = r"(?:\d[\d.]*|[一二两三四五六七八九十][一二两三四五六七八九十百千]*)"
 
 
+def measured(question: str) -> str | None:
+    """A pattern for the word that fixes the unit asked (资金 of 用了多少政府资金),
+    if a measure of `_MEASURES` does."""
+    asked = _asking_clause(question)
+    if _CHANGE.search(asked):
+        return None
+    words = [m.group(0) for measure, _ in _MEASURES if (m := measure.search(asked))]
+    return "|".join(words) or None
+
+
 def figure_units(question: str) -> str | None:
     """A pattern for a figure in the unit(s) the question asks for, if any."""
     units = dict.fromkeys(_UNITS.get(u, u) for m in _ASKS_UNIT.finditer(question) for u in m.groups() if u)

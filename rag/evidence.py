@@ -280,7 +280,7 @@ def _kinds_lacked(r: Reading, sentence: str, about: Sequence[str], states: bool)
     lacks = [
         # a part of the whole the question states (那1734万元里省级占多少)
         bool(r.wholes) and not any(gives_part(sentence, figure, unit) for figure, unit in r.wholes),
-        bool(r.unit) and not states and not in_unit(sentence, about, r.unit, r.day),
+        bool(r.unit) and not states and not in_unit(sentence, about, r.unit, r.day, r.measure),
         r.when and not states and not says_when(sentence),
         "number" in r.particulars and not states and not names_number(sentence),
         "addressee" in r.particulars and not states,  # the proposer a reply is addressed to

@@ -33,6 +33,7 @@ from .answer_kind import (
     aspects,
     counted_asked,
     figure_units,
+    measured,
     particulars,
     person_asked,
     wholes,
@@ -252,6 +253,7 @@ class Reading:
     terms: frozenset[str]  # years, numbers and places an answer must be about
     numeric: bool  # asks for a figure
     unit: str | None  # a pattern for a figure in the unit asked for
+    measure: str | None  # a pattern for the word that fixes that unit (资金 wants 元), if one does
     contrasts: tuple[tuple[str, str], ...]  # (asked, other side) pairs, see rag/synonyms.py
     lists: bool  # asks for items
     person: str = ""  # the title of the person asked for by name (组长, 主任), if any
@@ -283,6 +285,7 @@ def read(question: str, synonyms: Synonyms) -> Reading:
         frozenset(terms),
         asks_number(question),
         figure_units(question),
+        measured(question),
         tuple(contrasted(question)),
         asks_list(question),
         person_asked(question),

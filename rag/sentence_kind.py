@@ -126,7 +126,7 @@ def _has_figure(sentence: str) -> bool:
     return _gives_figure(sentence) or bool(_CHINESE_COUNT.search(sentence))
 
 
-def in_unit(sentence: str, about: list[str], unit: str, day: bool) -> bool:
+def in_unit(sentence: str, about: list[str], unit: str, day: bool, measure: str | None = None) -> bool:
     """Whether the sentence gives a figure in the unit asked for: in one of its
     clauses `about` what is asked, if any (一般公共预算收入增长3.1% doesn't answer
     多少亿 because 外资2.3亿美元 follows); else anywhere in it, since a figure
@@ -137,7 +137,13 @@ def in_unit(sentence: str, about: list[str], unit: str, day: bool) -> bool:
     Chosen on h6's s003; on h7, not chosen on, t039 (the same near miss) was
     refused too, and no answerable item of any set moved."""
     if about:
-        return any(re.search(unit, c) for c in about)
+        # So does a clause naming what is measured in its unit (政府资金1734万元
+        # for 退出耐材过剩产能用了多少政府资金, whose clause about the 耐材 gives 吨).
+        # Chosen on h7's t014 and h21's p150 (refused before; h20's d169, 占比,
+        # was answered too); on h18, not chosen on, one answerable item was
+        # answered, and no near miss of any set was.
+        measuring = [c for c in CLAUSE.findall(sentence) if measure and re.search(measure, c)]
+        return any(re.search(unit, c) for c in [*about, *measuring])
     return bool(re.search(unit, sentence)) and (not day or len(sentence) <= _DATED_LINE)
 
 

@@ -1,11 +1,13 @@
 """What a sentence gives: a person, a time, a document's particulars, a part of
-a whole, another's measure, a body, where an event is held."""
+a whole, another's measure, a body, where an event is held, a figure in the unit asked."""
 
+from rag.answer_kind import figure_units, measured
 from rag.documents import Document
 from rag.sentence_kind import (
     another_aspect,
     gives_change,
     gives_part,
+    in_unit,
     names_number,
     names_organisation,
     names_person,
@@ -101,3 +103,14 @@ def test_a_plan_is_another_figure_than_one_reached():
     assert another_aspect(("reached",), target, tasks) and not another_aspect(("reached",), target, "一、执行情况")
     assert another_aspect(("reached",), "推动实施100个以上智能化改造项目。", tasks)
     assert not another_aspect(("reached",), "累计建成省级智能工厂180家。", tasks)
+
+
+def test_a_clause_naming_what_is_measured_gives_the_unit_asked():
+    question = "退出耐材过剩产能用了多少政府资金?"
+    unit, measure = figure_units(question), measured(question)
+    sentence = "运用国家、市两级政府资金1734万元,退出耐材行业过剩产能71.18万吨。"
+    about = ["退出耐材行业过剩产能71.18万吨"]  # the clause naming most of the question gives 吨
+    assert measure == "资金" and in_unit(sentence, about, unit, day=False, measure=measure)
+    assert not in_unit(sentence, about, unit, day=False)  # without the measure word, only 吨 is about it
+    assert not in_unit("退出耐材行业过剩产能71.18万吨。", about, unit, day=False, measure=measure)
+    assert measured("补助资金增长多少?") is None  # a change may come as a share
