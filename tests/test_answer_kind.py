@@ -24,6 +24,7 @@ def test_the_unit_asked_for():
     assert answers("哪一年实现碳达峰?", "2030年前实现碳达峰") and not answers("哪年实现碳达峰?", "10个试点园区")
     # what is measured fixes the unit: an area, a capacity, a share, a completion date
     assert answers("产业园占地有多大?", "占地面积200亩") and not answers("产业园占地有多大?", "总投资20.5亿元")
+    assert not answers("人才公寓一个月房租多少?", "人才公寓2万套(间)")
     assert answers("电站装机有多大?", "装机规模50万千瓦") and answers("服务业占经济的比重有多大?", "占比达到59.3%")
     assert answers("T3线啥时候能通车?", "2025年建成通车") and not answers("T3线啥时候能通车?", "加快推进T3线前期工作")
     # a classifier ending what is asked is a unit; a count in words answers too
