@@ -19,4 +19,5 @@ def test_relative_years_are_dated_by_the_documents_year():
 def test_contrasts_name_the_side_not_asked():
     assert ("支出", "收入") in contrasted("一般公共预算支出多少")
     assert contrasted("收入和支出各多少") == []
+    assert ("国家级", "省级") in contrasted("要新增几个国家级工业互联网平台?")
     assert contrasted("进口多少") == [("进口", "出口")]
