@@ -11,6 +11,7 @@ from rag.sentence_kind import (
     names_number,
     names_organisation,
     names_person,
+    of_another,
     only_another,
     particulars_line,
     says_when,
@@ -59,6 +60,10 @@ def test_a_figure_of_another_measure_of_the_kind_asked():
     assert not only_another(sentence, "2023年郑州地区生产总值是多少亿元?", corpus)
     assert not only_another(sentence, "2023年郑州经济总量是多少?", corpus)  # names no measure of the sentence
     assert only_another("加快推进外电入郑工程。", "外电是多少?", corpus)  # no figure at all
+    # a noun jieba tags as a name (幼儿园) is owned all the same
+    clause, corpus = "加快推进100所领航幼儿园", "加快推进100所领航幼儿园,公办幼儿园在园幼儿占比43%以上"
+    assert of_another(clause, "要新建多少所公办幼儿园?", corpus)
+    assert not of_another(clause, "要建多少所领航幼儿园?", corpus)
 
 
 def test_a_change_is_a_figure_of_growth_not_a_level():
