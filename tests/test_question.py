@@ -123,6 +123,9 @@ def test_this_year_and_last_are_years_an_answer_must_be_about():
     assert read("今年郑州计划新建多少个5G基站?", synonyms).terms == {"2024", "郑州"}
     assert "2023" in read("去年开了多少班中欧班列", synonyms).terms
     assert read("今年新建多少个5G基站?", Synonyms("地区生产总值")).terms == set()  # no year known
+    # a year naming a document (in the 2024 plan) is not the year asked about; a year planned for is
+    assert read("郑州2024年计划里说,发展面临哪些困难?", synonyms).years == frozenset()
+    assert read("2024年计划新增多少家企业?", synonyms).years == {"2024"}
 
 
 def test_question_parts_are_bounded():
