@@ -262,3 +262,21 @@ def test_asked_for_a_list_the_item_sentences_after_the_lead_follow_it_in_order(f
     assert {c.paragraph for c in answer.citations} == {answer.citations[0].paragraph}
     # not asked for a list, the lead stays alone
     assert "二是" not in fake_pipeline().ask("去年郑州发展面临困难和挑战吗?").text
+
+
+def test_parallel_sentences_are_items_of_one_list():
+    from rag.answering import _parallel
+    from rag.evidence import Evidence
+
+    def ev(sentence):
+        return Evidence(sentence, "d", 1, 0.9, 0)
+
+    offered = [
+        ev("协同建设万亿级汽车产业集群。"),
+        ev("加快构建产业链。"),
+        ev("协同建设万亿级电子信息产业集群。"),
+        ev("其他。"),
+    ]
+    shown = [e.sentence for e in _parallel(offered, 2)]
+    assert shown == ["协同建设万亿级汽车产业集群。", "加快构建产业链。", "协同建设万亿级电子信息产业集群。"]
+    assert _parallel(offered[:1], 2) == offered[:1]
