@@ -67,7 +67,7 @@ from .synonyms import Synonyms
 
 log = logging.getLogger("rag")
 
-FORMAT_VERSION = 16  # bump when the layout, parsing, chunk or lexical logic changes
+FORMAT_VERSION = 17  # bump when the layout, parsing, chunk or lexical logic changes
 _BATCH = 32
 
 

@@ -59,3 +59,12 @@ def test_an_items_label_names_what_its_sentences_are_about():
         "总计如此。": "▲公共设施领域。",
     }
     assert item_labels("一是经济微观主体活力不足、信心不够强劲的问题依然存在。二是风险。") == {}
+
+
+def test_a_label_is_no_evidence_unless_it_lists_things():
+    from rag.headings import is_label
+
+    assert is_label("二是持续推进碧水工程。") and is_label("▲创新工作机制。")
+    assert is_label("二是推进泰祥电厂、东风电厂关停工作。")  # two things: the sentences after it say them
+    assert not is_label("二是推进泰祥电厂、东风电厂、郑东热电和荣奇(俱进)电厂关停工作。")
+    assert not is_label("宇通客车的“节能与新能源客车关键技术研发及产业化”项目获国家科技进步二等奖。")
