@@ -31,6 +31,10 @@ def test_the_unit_asked_for():
     assert answers("成交量是多少手?", "成交量1.2亿手") and not answers("成交量是多少手?", "新增上市挂牌企业7家")
     assert answers("今年新增几项?", "新增三项") and answers("客流要到多少人次?", "旅客吞吐量3000万人次")
     assert not answers("今年新增几项?", "每千人拥有")
+    # a count of one-character things counts them: 244个重大续建项目 counts no villages
+    assert answers("城中村改造涉及多少个村?", "改造12个城中村") and not answers("涉及多少个村?", "244个重大续建项目")
+    assert figure_units("5G基站建了多少个了?") is None  # 了 is no thing counted
+    assert not answers("PM2.5浓度目标是多少微克?", "退出全国168个城市“后30”")
     assert figure_units("要引进多少人才?") is None  # 人 begins a word here: no unit asked
     assert figure_units("环保评估是啥时候做?") is None  # a stage of the work may answer it
     assert figure_units("绿化面积增长多少?") is None  # a change may come as a share, in words
