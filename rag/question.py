@@ -37,6 +37,7 @@ from .answer_kind import (
     measured,
     particulars,
     person_asked,
+    template,
     wholes,
 )
 from .lexical import WH, Weights, question_weights, tokenize
@@ -274,6 +275,7 @@ class Reading:
     wholes: tuple[tuple[str, str], ...] = ()  # (figure, unit) of wholes a part is asked of (see `wholes`)
     organisation: bool = False  # asks which body (哪个部门, 哪个党派)
     venue: bool = False  # asks where an event is held
+    template: str | None = None  # a pattern for the quoted names a placeholder stands for (“XX之城”)
 
 
 # A year naming a document (2024年计划里说, in the 2024 plan) is not the year
@@ -312,4 +314,5 @@ def read(question: str, synonyms: Synonyms) -> Reading:
         wholes(question),
         asks_organisation(question),
         asks_venue(question),
+        template(question),
     )

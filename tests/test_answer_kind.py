@@ -9,6 +9,7 @@ from rag.answer_kind import (
     aspects,
     counted_asked,
     figure_units,
+    template,
     wholes,
 )
 from rag.question import question_parts, read
@@ -150,3 +151,12 @@ def test_where_an_event_is_held_is_asked():
     assert all(asks_venue(q) for q in ["市运会在哪个体育场?", "在哪儿办", "在哪个区举办?", "是在哪个场馆开的?"])
     # where a thing is, not where it is held
     assert not any(asks_venue(q) for q in ["办公室设在哪个部门?", "储能项目分别在哪?", "私募基金集聚区放在哪?"])
+
+
+def test_a_placeholder_stands_for_quoted_names():
+    import re
+
+    for question in ["郑州要打造哪些“XX之城”?", "郑州老说要打造什么什么“之城”,都有哪些?"]:
+        pattern = template(question)
+        assert re.search(pattern, "聚焦建设“新能源汽车之城”,加快比亚迪") and not re.search(pattern, "打造汽车城")
+    assert template("郑州要打造哪些城市?") is None

@@ -280,3 +280,13 @@ def test_parallel_sentences_are_items_of_one_list():
     shown = [e.sentence for e in _parallel(offered, 2)]
     assert shown == ["协同建设万亿级汽车产业集群。", "加快构建产业链。", "协同建设万亿级电子信息产业集群。"]
     assert _parallel(offered[:1], 2) == offered[:1]
+
+
+def test_a_placeholders_names_are_items_of_one_list():
+    from rag.answering import _parallel
+    from rag.evidence import Evidence
+
+    offered = [
+        Evidence(s, "d", 1, 0.9, 0) for s in ["聚焦打造“钻石之城”。", "加快构建产业链。", "聚焦建设“算力之城”。"]
+    ]
+    assert _parallel(offered, 1, "“[^”]{1,10}之城”") == [offered[0], offered[2]]
