@@ -118,7 +118,8 @@ def build_prompt(question: str, paragraphs: Sequence[str]) -> str:
 def _parallel(offered: Sequence[Evidence], most: int, template: str | None = None) -> list[Evidence]:
     """The first `most` candidates, and after them those opening as one of
     them does (协同建设万亿级汽车产业集群…, 协同建设万亿级电子信息产业集群…): for
-    a question asking for items, parallel sentences are items of one list.
+    a question asking for items, parallel sentences are items of one list,
+    as are the quoted names a placeholder stands for (`template`, “XX之城”).
     Chosen on the three clusters of h6, h10 and h21 (s049, q015, p029); on
     h17, not chosen on, one list gained its third item, and no other item of
     any set lost a figure or an item."""
