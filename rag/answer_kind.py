@@ -33,9 +33,10 @@ _ASKS_NUMBER = re.compile(r"多少|(?<![哪好])几[个所家座条项万千亿�
 # lost its figure, written in words (三项): a count in words answers as digits
 # do (figure_units), which gave it back and gained h17 another.
 _UNITS = {"钱": "元", "点": "点|时"}
+_ENDS_ASKED = r"(?=[?？,，;；!！\s]|[呢吗啊呀吧了]|$)"  # ends what is asked: a classifier, not a word's first character
 _ASKS_UNIT = re.compile(
     r"(?:多少|(?<![哪好])几)([万亿]?美?元|亿|万|公里|平方米|吨|套|张|家|件|辆|所|座|班|钱|岁|点|微克)|哪一?(年)"
-    r"|(?:多少|(?<![哪好])几)(人次|千瓦|公顷|[人项条场块台户名手斤亩次届批处艘架列层倍])(?=[?？,，;；!！\s]|[呢吗啊呀吧了]|$)"
+    rf"|(?:多少|(?<![哪好])几)(人次|千瓦|公顷|[人项条场块台户名手斤亩次届批处艘架列层倍]){_ENDS_ASKED}"
 )
 # A count of one-character things (多少个村, 几个站) is a count of them: 244个重大
 # 续建项目 counts no villages. Chosen on h4's n024 and h20's d073 (near misses,
@@ -44,9 +45,7 @@ _ASKS_UNIT = re.compile(
 # off (unanswerable refused 0.84 on this round's clean set at the start, against
 # 0.85 asked; answerable refused 0.02, against 0.1 allowed). 微克 (PM2.5浓度) is a
 # unit as 公里 is: h20's d180; no other item of any set moved.
-_ASKS_COUNTED = re.compile(
-    r"(?:多少|(?<![哪好])几)个(?![呢吗啊呀吧了的])([\u4e00-\u9fff])(?=[?？,，;；!！\s]|[呢吗啊呀吧了]|$)"
-)
+_ASKS_COUNTED = re.compile(rf"(?:多少|(?<![哪好])几)个(?![呢吗啊呀吧了的])([\u4e00-\u9fff]){_ENDS_ASKED}")
 # What is measured fixes the unit too, whatever the question word: 占地多大 wants
 # 亩 or 平方米. Not so for its change, which may come as a share (面积增长百分之五).
 # Money (总投资, 资金, 补助, 补贴) wants 元 and a 利率 a share: the 41 projects'
@@ -168,22 +167,23 @@ def asks_day(question: str) -> bool:
 _FIGURE = r"(?:\d[\d.]*|[一二两三四五六七八九十][一二两三四五六七八九十百千]*)"
 
 
-def measured(question: str) -> str | None:
-    """A pattern for the word that fixes the unit asked (资金 of 用了多少政府资金),
-    if a measure of `_MEASURES` does."""
+def _measures_asked(question: str) -> list[tuple[str, str]]:
+    """(word, unit) of each measure of `_MEASURES` the asking clause names, unless it asks a change."""
     asked = _asking_clause(question)
     if _CHANGE.search(asked):
-        return None
-    words = [m.group(0) for measure, _ in _MEASURES if (m := measure.search(asked))]
-    return "|".join(words) or None
+        return []
+    return [(m.group(0), unit) for measure, unit in _MEASURES if (m := measure.search(asked))]
+
+
+def measured(question: str) -> str | None:
+    """A pattern for the word that fixes the unit asked (资金 of 用了多少政府资金), if one does."""
+    return "|".join(word for word, _ in _measures_asked(question)) or None
 
 
 def figure_units(question: str) -> str | None:
     """A pattern for a figure in the unit(s) the question asks for, if any."""
     units = dict.fromkeys(_UNITS.get(u, u) for m in _ASKS_UNIT.finditer(question) for u in m.groups() if u)
-    asked = _asking_clause(question)
-    if not _CHANGE.search(asked):
-        units |= dict.fromkeys(unit for measure, unit in _MEASURES if measure.search(asked))
+    units |= dict.fromkeys(unit for _, unit in _measures_asked(question))
     if _ASKS_WHEN_DONE.search(question):
         units["年|月"] = None
     figures = [rf"{_FIGURE}\s*(?:[万亿千百])?(?:{'|'.join(units)})"] if units else []

@@ -275,7 +275,7 @@ class Composer:
             leads, offered = (close[:1], close[1:]) if support >= settings.refuse_below else ([], [])
             if leads and reading.lists:
                 leads += self._items(leads[0])
-                named = [e for e in evidence if reading.template and re.search(reading.template, e.sentence)]
+                named = [e for e in evidence if re.search(reading.template, e.sentence)] if reading.template else []
                 offered = [
                     e for e in dict.fromkeys([*offered, *named]) if e.sentence not in {e.sentence for e in leads}
                 ]

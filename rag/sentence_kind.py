@@ -148,7 +148,7 @@ def in_unit(sentence: str, about: list[str], unit: str, day: bool, measure: str 
         # Chosen on h7's t014 and h21's p150 (refused before; h20's d169, 占比,
         # was answered too); on h18, not chosen on, one answerable item was
         # answered, and no near miss of any set was.
-        measuring = [c for c in CLAUSE.findall(sentence) if measure and re.search(measure, c)]
+        measuring = [c for c in CLAUSE.findall(sentence) if re.search(measure, c)] if measure else []
         return any(re.search(unit, c) for c in [*about, *measuring])
     return bool(re.search(unit, sentence)) and (not day or len(sentence) <= _DATED_LINE)
 
