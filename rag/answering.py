@@ -21,7 +21,8 @@ How an answer is made (extract, check, cite):
    listing many items after its opening words (主要预期目标是:…) is shown at
    the items asked about (rag/showing.py). Asked for a list, the item
    sentences of the lead's paragraph (一是…。二是…。) that it introduces or
-   belongs to follow it, in order.
+   belongs to follow it, in order; asked for the parts of a section it names
+   (保障措施有哪几条), the section's parts are the answer (rag/sections.py).
 4. Check. Every sentence is checked against the paragraph it cites
    (rag/citations.py): kept, re-pointed to the paragraph that supports it, or
    dropped. Sentences are streamed only after they pass the check.
@@ -51,6 +52,7 @@ from .index import Index
 from .llms import LLM, LLMError
 from .question import is_chinese, names_own_subject, question_parts, question_pieces, read
 from .retrieval import Hit
+from .sections import section_parts
 from .settings import Settings
 from .showing import APART, COMPLETE, focus, marked, sentences
 
@@ -273,7 +275,12 @@ class Composer:
             # instead it refused 3 gold and 4 dev answerable questions.
             close.sort(key=lambda e: not e.lists)
             leads, offered = (close[:1], close[1:]) if support >= settings.refuse_below else ([], [])
-            if leads and reading.lists:
+            named = section_parts(resolved, hits, self.index) if leads and reading.lists else []
+            if named and not reading.numeric and not leads[0].lists:
+                # A section the question names is answered by its parts
+                # (rag/sections.py), unless a sentence lists the items itself.
+                leads, offered = [replace(leads[0], doc=d, paragraph=n, sentence=s) for d, n, s in named], []
+            elif leads and reading.lists:
                 leads += self._items(leads[0])
                 named = [e for e in evidence if re.search(reading.template, e.sentence)] if reading.template else []
                 offered = [

@@ -290,3 +290,10 @@ def test_a_placeholders_names_are_items_of_one_list():
         Evidence(s, "d", 1, 0.9, 0) for s in ["聚焦打造“钻石之城”。", "加快构建产业链。", "聚焦建设“算力之城”。"]
     ]
     assert _parallel(offered, 1, "“[^”]{1,10}之城”") == [offered[0], offered[2]]
+
+
+def test_asked_for_the_parts_of_a_named_section_the_answer_lists_them(fake_pipeline):
+    answer = fake_pipeline().ask("新乡高新区这个实施方案的保障措施有哪几条?")
+    for part in ["建立工作推进机制", "强化顶层设计", "强化重大项目支撑引领作用", "强化资金保障", "强化实施跟踪问效"]:
+        assert part in answer.text, answer.text
+    assert not answer.refused and answer.citations
