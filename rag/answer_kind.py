@@ -202,8 +202,14 @@ def figure_units(question: str) -> str | None:
 # The name must sit in a clause holding the title asked for (rag/evidence.py):
 # chosen on calibration's c009 (办公室主任叫什么名字, answered with the clause
 # naming the two 组长); on h5 and h6, not chosen on, t079 and s007 were refused
-# too, and no answerable item of any set moved.
-_ASKS_PERSON = re.compile(r"(长|主任|书记|主席|负责人)(?:是谁|叫什么|叫啥|的名字|姓什么)")
+# too, and no answerable item of any set moved. The title is read whole
+# (常务副市长, not the 市长 of 何雄市长), and a 主委 or 哪位委员 is asked too:
+# chosen on h21's p079 and h22's f239 and f293; on h18 and h19, not chosen on,
+# 3 near misses were refused too, and no answerable item of any set moved.
+_ASKS_PERSON = re.compile(
+    r"((?:常务)?副?[市区县省组局部处院校科]?长|主任|书记|主席|负责人|主委)(?:是谁|叫什么|叫啥|的名字|姓什么)"
+    r"|哪位(委员|代表|领导|专家)"
+)
 
 # A body asked for (哪个部门牵头, 哪个单位提的, 哪个党派的): a sentence naming
 # none (尊敬董建山委员,再次感谢您的宝贵建议) doesn't answer it
@@ -324,7 +330,7 @@ def asks_list(question: str) -> bool:
 
 def person_asked(question: str) -> str:
     """The title of the person asked for by name (组长, 主任), if any."""
-    return next((m.group(1) for m in _ASKS_PERSON.finditer(question)), "")
+    return next((m.group(1) or m.group(2) for m in _ASKS_PERSON.finditer(question)), "")
 
 
 def asks_organisation(question: str) -> bool:

@@ -160,3 +160,13 @@ def test_a_placeholder_stands_for_quoted_names():
         pattern = template(question)
         assert re.search(pattern, "聚焦建设“新能源汽车之城”,加快比亚迪") and not re.search(pattern, "打造汽车城")
     assert template("郑州要打造哪些城市?") is None
+
+
+def test_the_title_of_the_person_asked_is_read_whole():
+    from rag.answer_kind import person_asked
+
+    assert person_asked("那位常务副市长叫什么名字?") == "常务副市长"
+    assert person_asked("领导小组的双组长是谁啊") == "组长"
+    assert person_asked("民建郑州市委员会的主委是谁?") == "主委"
+    assert person_asked("这个提案是哪位委员提的?") == "委员"
+    assert person_asked("哪个部门牵头?") == ""

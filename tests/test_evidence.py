@@ -93,6 +93,21 @@ def test_a_person_asked_for_is_named_in_the_clause_of_their_title(fake_pipeline)
     plain = support(pipe, "郑州双碳领导小组是怎么安排的?", part)
     assert support(pipe, "郑州双碳领导小组的组长是谁?", part) > 0.9 * plain
     assert support(pipe, "郑州双碳领导小组办公室主任是谁?", part) < 0.7 * plain
+    # The title is read whole: 何雄市长 is no 常务副市长.
+    named = "由安伟书记、何雄市长担任双组长"
+    plain = support(pipe, "郑州双碳领导小组是怎么安排的?", named)
+    assert support(pipe, "郑州双碳领导小组那位常务副市长叫什么名字?", named) < 0.7 * plain
+
+
+def test_a_member_asked_for_is_named_not_their_committee(fake_pipeline):
+    pipe = fake_pipeline()
+    # 委员会 is a body; 哪位委员 asks for a person (尊敬的董建山委员).
+    committee = "感谢九三学社郑州市委员会对郑州市绿色低碳高质量发展的关心和支持"
+    asked, plain = "低碳产业集聚区的提案是哪位委员提的?", "低碳产业集聚区的提案是怎么提的?"
+    assert support(pipe, asked, committee) < 0.7 * support(pipe, plain, committee)
+    asked = "加快产业结构调整的提案是哪位委员提的?"
+    evidence = gather_evidence(asked, pipe.retrieve(asked, top_k=10), pipe.index, pipe.embedder)
+    assert "董建山委员" in evidence[0].sentence
 
 
 def test_a_day_is_dated_in_a_clause_about_what_is_asked(fake_pipeline):
