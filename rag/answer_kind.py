@@ -168,11 +168,13 @@ _FIGURE = r"(?:\d[\d.]*|[一二两三四五六七八九十][一二两三四五�
 
 
 def _measures_asked(question: str) -> list[tuple[str, str]]:
-    """(word, unit) of each measure of `_MEASURES` the asking clause names, unless it asks a change."""
+    """(words, unit) of each measure of `_MEASURES` the asking clause names,
+    unless it asks a change: any word of the measure names it (比重 asked, 占比
+    written), as any gives its unit."""
     asked = _asking_clause(question)
     if _CHANGE.search(asked):
         return []
-    return [(m.group(0), unit) for measure, unit in _MEASURES if (m := measure.search(asked))]
+    return [(measure.pattern, unit) for measure, unit in _MEASURES if measure.search(asked)]
 
 
 def measured(question: str) -> str | None:

@@ -147,7 +147,9 @@ def in_unit(sentence: str, about: list[str], unit: str, day: bool, measure: str 
         # for 退出耐材过剩产能用了多少政府资金, whose clause about the 耐材 gives 吨).
         # Chosen on h7's t014 and h21's p150 (refused before; h20's d169, 占比,
         # was answered too); on h18, not chosen on, one answerable item was
-        # answered, and no near miss of any set was.
+        # answered, and no near miss of any set was. Any word of the measure
+        # names it (比重 asked, 占比 written): h22's f269 answered, and on h18,
+        # not chosen on, another answerable item; no near miss of any set was.
         measuring = [c for c in CLAUSE.findall(sentence) if re.search(measure, c)] if measure else []
         return any(re.search(unit, c) for c in [*about, *measuring])
     return bool(re.search(unit, sentence)) and (not day or len(sentence) <= _DATED_LINE)

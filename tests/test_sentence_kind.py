@@ -1,6 +1,8 @@
 """What a sentence gives: a person, a time, a document's particulars, a part of
 a whole, another's measure, a body, where an event is held, a figure in the unit asked."""
 
+import re
+
 from rag.answer_kind import figure_units, measured
 from rag.documents import Document
 from rag.sentence_kind import (
@@ -115,7 +117,12 @@ def test_a_clause_naming_what_is_measured_gives_the_unit_asked():
     unit, measure = figure_units(question), measured(question)
     sentence = "运用国家、市两级政府资金1734万元,退出耐材行业过剩产能71.18万吨。"
     about = ["退出耐材行业过剩产能71.18万吨"]  # the clause naming most of the question gives 吨
-    assert measure == "资金" and in_unit(sentence, about, unit, day=False, measure=measure)
+    assert re.search(measure, "资金") and in_unit(sentence, about, unit, day=False, measure=measure)
     assert not in_unit(sentence, about, unit, day=False)  # without the measure word, only 吨 is about it
     assert not in_unit("退出耐材行业过剩产能71.18万吨。", about, unit, day=False, measure=measure)
     assert measured("补助资金增长多少?") is None  # a change may come as a share
+    # any word of the measure names it: 比重 asked, 占比 written
+    question = "2023年郑州服务业增加值占GDP比重是多少?"
+    sentence = "2023年郑州市地区生产总值13617.8亿元,其中服务业增加值8072.2亿元,占比达到59.3%。"
+    about = ["其中服务业增加值8072.2亿元"]
+    assert in_unit(sentence, about, figure_units(question), day=False, measure=measured(question))
