@@ -189,6 +189,20 @@ _PART_NOISE = re.compile(
 _ASKING = re.compile(rf"{WH.pattern}|多大|多高|多长|多久|吗|是否|怎么|如何")
 
 
+def _clauses(question: str) -> list[str]:
+    """The question's clauses; figures asked side by side (有多少个续建项目、多少个
+    新开工项目) are two. Chosen on h21's p163 and h22's f056 (both figures now;
+    h22's f054 lost a filler lead); on h17 and h19, not chosen on, one item was
+    answered and one gained two figures, and no near miss of any set was
+    answered. Not so for other asks joined so (在哪里、什么时候举办): they share
+    what follows, and split they answered 3 near misses of h13 and h14."""
+    clauses = []
+    for clause in re.split(r"[,，;；]", question):
+        side_by_side = clause.split("、")
+        clauses += side_by_side if len(side_by_side) > 1 and all(map(asks_number, side_by_side)) else [clause]
+    return clauses
+
+
 def question_pieces(question: str, most: int = 4) -> list[str]:
     """The question's pieces as asked, each on its own: one per question mark,
     or per clause that asks (高耗能产业比重要控制在多少以下,煤炭产能稳定在多少),
@@ -210,7 +224,7 @@ def question_pieces(question: str, most: int = 4) -> list[str]:
     pieces = pieces[:1] + list(itertools.islice(asking, most - 1))
     if len(pieces) == 1:
         grouped, setting = [], ""
-        for clause in re.split(r"[,，;；]", pieces[0]):
+        for clause in _clauses(pieces[0]):
             if _ASKING.search(clause):
                 grouped.append(setting + clause)
                 setting = ""

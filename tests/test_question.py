@@ -57,6 +57,13 @@ def test_question_parts():
         "今年高耗能产业比重要控制在多少以下?",
         "煤炭产能稳定在多少?",
     ]
+    # figures asked side by side are two pieces; other asks joined so share what follows
+    assert question_pieces("工业领域有多少个续建项目、多少个新开工项目?") == [
+        "工业领域有多少个续建项目?",
+        "多少个新开工项目?",
+    ]
+    assert question_pieces("市运会在哪里、什么时候举办?") == ["市运会在哪里、什么时候举办?"]
+    assert question_pieces("规上工业增加值、固定资产投资分别增长多少?") == ["规上工业增加值、固定资产投资分别增长多少?"]
     # a later piece that neither asks nor names a subject asks to hear the first: no piece
     assert question_pieces("郑州面临哪些困难和挑战?能不能说说") == ["郑州面临哪些困难和挑战?"]
     assert question_pieces("新能源车能造多少辆?汽车一共呢?") == ["新能源车能造多少辆?", "汽车一共呢?"]
