@@ -240,3 +240,19 @@ def test_a_box_item_the_question_names_beats_another_fields(fake_pipeline):
     evidence = gather_evidence(question, pipe.retrieve(question, top_k=10), pipe.index, pipe.embedder)
     started = sorted((e for e in evidence if "新开工" in e.sentence), key=lambda e: -e.score)
     assert "41个" in started[0].sentence and started[0].score > 1.5 * started[1].score, [e.sentence for e in started]
+
+
+def test_a_documents_places_are_those_it_keeps_returning_to(fake_pipeline):
+    from rag.evidence import doc_places
+
+    documents = fake_pipeline().index.documents
+    # the city's plan names 中牟, 巩义 and 航空港 now and then, 郑州 throughout
+    assert doc_places(documents["004_7c7b9bfef2df6a5e.txt"]) == ("郑州",)
+    # the Xinxiang zone's plan is about both
+    assert set(doc_places(documents["003_747546d740942ae9.txt"])) == {"新乡", "高新区"}
+
+
+def test_a_district_the_city_plan_only_names_elsewhere_is_not_its_subject(fake_pipeline):
+    # 446万亩 is the city's sown area; 中牟县's is never given
+    answer = fake_pipeline().ask("中牟县今年粮食播种面积目标是多少万亩?")
+    assert "446万亩" not in answer.text
