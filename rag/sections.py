@@ -10,11 +10,12 @@ A section's parts are often no answer sentence by themselves (a heading says
 what follows, rag/headings.py), and their words are not the question's, so
 sentence scoring (rag/evidence.py) showed a body sentence or two and missed
 the names. The heading path every chunk keeps says which they are.
-Chosen on h9's n033, h21's p132 and p193, and h22's f058, f078, f184 and f230
-(each now has every item; none had them all before); on h18 and h19, not chosen on, a
-list each gained its missing items and one list of h19 lost its items: it is
-kept as the one reading of sections and boxes the issue asks for, and the
-kinds of items asked (`_KIND`) were read to spare h15's y123 (哪几条线).
+Chosen on h9's n033, h21's p132 and p193, and h22's f058, f078, f184 and
+f230 (each now has every item; none had them all before); on h18 and h19,
+not chosen on, a list each gained its missing items and one list of h19 lost
+its items: it is kept as the one reading of sections and boxes the issue asks
+for, and the kinds of items asked (`_KIND`) were read to spare h15's y123
+(哪几条线).
 
 Deliberately not done here: whether anything answers (the support of the
 question's evidence decides, rag/answering.py), or lists inside one sentence.
@@ -31,7 +32,6 @@ from .index import Index
 from .lexical import coverage, question_weights
 from .retrieval import Hit
 
-SEPARATOR = " > "  # between the headings of a paragraph's section path
 _MOST = 8  # parts shown, at most
 # A heading's numbering and a box's number (四、, (二), 1., 一是, 专栏3:), its
 # year (2024年轨道交通) and a table's cell edge: what names its subject is the rest.
@@ -57,31 +57,25 @@ def _named(heading: str, question: str) -> bool:
     return bool(weights) and coverage(weights, question) == 1.0
 
 
-def _path(section: str) -> tuple[str, ...]:
-    return tuple(section.split(SEPARATOR)) if section else ()
-
-
 def section_parts(question: str, hits: Sequence[Hit], index: Index) -> list[tuple[str, int, str]]:
     """(document, paragraph, text) of each part of the first retrieved
     section whose heading the question names, deepest heading first; empty
     if none is named or it has fewer than two parts."""
+    kind = _ANY_KIND.sub("", m.group(1)) if (m := _KIND.search(question)) else ""
     for hit in hits:
-        doc = index.documents[hit.doc]
         for number in hit.paragraphs:
-            path = _path(doc.paragraph(number).section)
+            path = index.paragraph(hit.doc, number).path
             for depth in range(len(path), 0, -1):
                 if _named(path[depth - 1], question):
                     parts = _parts(index, hit.doc, path[:depth])
                     said = "".join(path[:depth]) + "".join(text for _, _, text in parts)
-                    kind = _ANY_KIND.sub("", m.group(1)) if (m := _KIND.search(question)) else ""
                     return parts if kind in said else []
     return []
 
 
 def _parts(index: Index, doc_id: str, heading: tuple[str, ...]) -> list[tuple[str, int, str]]:
     doc = index.documents[doc_id]
-    paths = [(n, _path(p.section)) for n, p in enumerate(doc.paragraphs, start=1)]
-    below = [(n, path) for n, path in paths if path[: len(heading)] == heading]
+    below = [(p.number, p.path) for p in doc.paragraphs if p.path[: len(heading)] == heading]
     # Each sub-section by its heading, cited where its text holds it.
     children: dict[str, int] = {}
     for n, path in below:
