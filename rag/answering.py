@@ -283,9 +283,8 @@ class Composer:
             elif leads and reading.lists:
                 leads += self._items(leads[0])
                 named = [e for e in evidence if re.search(reading.template, e.sentence)] if reading.template else []
-                offered = [
-                    e for e in dict.fromkeys([*offered, *named]) if e.sentence not in {e.sentence for e in leads}
-                ]
+                shown = {e.sentence for e in leads}
+                offered = [e for e in dict.fromkeys([*offered, *named]) if e.sentence not in shown]
             unanswered = 0
         if not leads:
             if not evidence:

@@ -50,6 +50,7 @@ _PATTERNS: tuple[tuple[int, re.Pattern[str]], ...] = (
 # A plan's box (专栏1:2024年固定资产投资 | then ▲ items): a titled section of its
 # own, below the heading it sits in, open while its ▲ items go on.
 BOX = re.compile(r"^专栏\s*\d+\s*[:：].*?(?=\s*\|?\s*$)")
+_BOX_NUMBERING = re.compile(r"^专栏\s*\d+\s*[:：]")
 BOX_LEVEL = 9
 BOX_ITEM = "▲"
 # A line that only says 附件 (1): the attachment printed below it, not the list
@@ -66,6 +67,14 @@ def heading_level(line: str) -> int:
         if pattern.match(line):
             return level
     return 0
+
+
+def numbering(line: str) -> str:
+    """The numbering a heading opens with (四、, (二), 1., 一是, 专栏3:), or ""."""
+    for pattern in (*(p for _, p in _PATTERNS), _BOX_NUMBERING):
+        if m := pattern.match(line):
+            return m.group(0)
+    return ""
 
 
 def label(line: str) -> tuple[str, bool]:

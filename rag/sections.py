@@ -27,19 +27,12 @@ import re
 from collections.abc import Sequence
 
 from .citations import split_sentences
-from .headings import ITEM_SENTENCE
+from .headings import ITEM_SENTENCE, numbering
 from .index import Index
 from .lexical import coverage, question_weights
 from .retrieval import Hit
 
 _MOST = 8  # parts shown, at most
-# A heading's numbering and a box's number (四、, (二), 1., 一是, 专栏3:), its
-# year (2024年轨道交通) and a table's cell edge: what names its subject is the rest.
-_NUMBERING = re.compile(
-    r"^(?:第[一二三四五六七八九十百零〇\d]+[章节条编]|[一二三四五六七八九十]+[、是]|[（(][一二三四五六七八九十\d]{1,2}[）)]"
-    r"|\d{1,2}[.．、]|专栏\s*\d+\s*[:：])"
-)
-_BOX_NUMBER = re.compile(r"^专栏\s*\d+")
 # What the items asked are (哪几条线: lines; 哪几个领域: fields): parts that
 # aren't (the box's ▲加快城市轨道交通建设 for 在建的有哪几条线) don't answer.
 # Words that ask for parts of any kind (哪几方面工作, 哪几条) name none.
@@ -50,9 +43,11 @@ _ANY_KIND = re.compile(r"方面|工作|内容|部分|事项|举措|措施|任务
 def _named(heading: str, question: str) -> bool:
     """Whether the question names the heading: every word of its subject
     (保障措施, 存在的问题), or its box's number (专栏3)."""
-    if (box := _BOX_NUMBER.match(heading)) and box.group(0).replace(" ", "") in question:
+    number = numbering(heading)
+    if number.startswith("专栏") and re.sub(r"[\s:：]", "", number) in question:
         return True
-    subject = re.sub(r"\d{4}年|\|", "", _NUMBERING.sub("", heading)).strip()
+    # Without its numbering, its year (2024年轨道交通) and a table's cell edge.
+    subject = re.sub(r"\d{4}年|\|", "", heading.removeprefix(number)).strip()
     weights = question_weights(subject)
     return bool(weights) and coverage(weights, question) == 1.0
 

@@ -68,3 +68,14 @@ def test_a_label_is_no_evidence_unless_it_lists_things():
     assert is_label("二是推进泰祥电厂、东风电厂关停工作。")  # two things: the sentences after it say them
     assert not is_label("二是推进泰祥电厂、东风电厂、郑东热电和荣奇(俱进)电厂关停工作。")
     assert not is_label("宇通客车的“节能与新能源客车关键技术研发及产业化”项目获国家科技进步二等奖。")
+
+
+def test_a_headings_numbering_is_read_as_its_level_reads_it():
+    from rag.headings import numbering
+
+    assert numbering("四、保障措施") == "四、"
+    assert numbering("(二)强化顶层设计") == "(二)"
+    assert numbering("二是强化整治资金保障") == "二是"
+    assert numbering("专栏3:2024年轨道交通 |") == "专栏3:"
+    assert numbering("2024年郑州计划") == ""  # a year is no numbering
+    assert numbering("存在的问题") == ""
