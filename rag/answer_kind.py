@@ -135,7 +135,7 @@ _ASKS_PHONE = re.compile(r"电话|联系方式|手机号")
 _PHONE = r"(?<![\d第])(?:0\d{2,3}-?)?\d{7,8}(?![\d号])|(?<![\d第])1\d{10}(?![\d号])"
 
 
-def _asking_clause(question: str) -> str:
+def asking_clause(question: str) -> str:
     """The question's last clause, the one asking: a subject comes first
     (a later part's, see question_parts)."""
     return re.split(r"[,，;；]", question.rstrip("?？ "))[-1]
@@ -154,7 +154,7 @@ def asks_change(question: str) -> bool:
     (服务业增加值比上年增长了多少), or whether it went up or down (票价会涨吗):
     a figure of change answers it (增长7.4%, 下降35万吨), not the level
     (8072.2亿元)."""
-    asked = _asking_clause(question)
+    asked = asking_clause(question)
     return bool(_CHANGE.search(asked) and (_ASKS_NUMBER.search(asked) or _ASKS_WHETHER.search(asked)))
 
 
@@ -171,7 +171,7 @@ def _measures_asked(question: str) -> list[tuple[str, str]]:
     """(words, unit) of each measure of `_MEASURES` the asking clause names,
     unless it asks a change: any word of the measure names it (比重 asked, 占比
     written), as any gives its unit."""
-    asked = _asking_clause(question)
+    asked = asking_clause(question)
     if _CHANGE.search(asked):
         return []
     return [(measure.pattern, unit) for measure, unit in _MEASURES if measure.search(asked)]
@@ -265,7 +265,7 @@ def wholes(question: str) -> tuple[tuple[str, str], ...]:
 
 
 def aspects(question: str) -> tuple[str, ...]:
-    asked = _asking_clause(question)
+    asked = asking_clause(question)
     found = [name for name, pattern in _ASPECTS if pattern.search(asked)]
     return tuple(a for a in found if not (a == "total" and ADDED.search(question)))
 

@@ -42,6 +42,7 @@ from .sentence_kind import (
     names_number,
     names_organisation,
     names_person,
+    names_sibling,
     of_another,
     only_another,
     particulars_line,
@@ -222,6 +223,16 @@ def gather_evidence(
             # figures shown third before); on h16, not chosen on, a near miss
             # was refused too and no answerable item of h15-h17 lost a figure.
             kept *= _OTHER_UNIT if only_another(said, r.question, index.text) else _OFF_TOPIC_FIGURE
+        if (r.numeric or r.unit) and names_sibling(said, r.question, index.lowered_text):
+            # A figure of another thing of the kind asked (泰祥电厂2台13.5万千瓦
+            # for 荣奇(俱进)电厂, 高新技术企业1980家 for 专精特新企业) is another's
+            # measure, as of_another's is. Chosen on the plant of h6, h20 and
+            # h23 (s001, d165, i258), h22's f195 and the 技改项目 of h9 and h11
+            # (n037, r079): refused now, and no answerable item of a set chosen
+            # on moved. On h18 and h25, not chosen on, a near miss of h25 was
+            # refused too and an answerable part of h18 lost its figure: a
+            # 1-for-1 trade toward the target further off (unanswerable refused).
+            kept *= _OTHER_UNIT
         if r.change and not gives_change(sentence):
             # A figure of change is the kind of answer asked, as a unit is: the
             # level (服务业增加值8072.2亿元) doesn't say how much it grew. Chosen on

@@ -15,7 +15,7 @@ import itertools
 import re
 from collections.abc import Sequence
 
-from .answer_kind import ADDED, DATE
+from .answer_kind import ADDED, DATE, asking_clause
 from .citations import DOC_NUMBER
 from .documents import Document
 from .lexical import coverage, tagged_words
@@ -75,6 +75,85 @@ def of_another(clause: str, question: str, corpus: str) -> bool:
         and asked[noun] in corpus
         for noun, owner in _owners(clause).items()
     )
+
+
+_NAMING = ("n", "a", "b", "j", "d", "l", "i")  # words that name a kind of thing (专精 n, 特新 d, 省级 b), not a verb or a figure
+_HALF_WIDTH = str.maketrans("（）", "()")  # as the documents write a name's brackets: 荣奇(俱进)电厂
+
+
+@functools.lru_cache(maxsize=1024)
+def named_things(question: str, corpus: str) -> tuple[tuple[str, str, str], ...]:
+    """What the question names by more than its noun, as the documents write
+    it: the longest run of naming words (and a bracket's words) ending in a
+    noun that the documents hold (荣奇(俱进)电厂, 专精特新企业), with the word
+    just before the noun (荣奇(俱进)电厂: (俱进); 专精特新企业: 特新) and the noun."""
+    runs = _named_runs(tagged_words(asking_clause(question).translate(_HALF_WIDTH)))
+    words, flags = [w for w, _ in runs], [f for _, f in runs]
+    named = []
+    for i, head in enumerate(words):
+        # the noun ending a run of nouns (省级智能工厂: 工厂, not 智能)
+        if not flags[i].startswith("n") or len(head) < 2 or flags[i + 1 : i + 2] and flags[i + 1].startswith("n"):
+            continue
+        start = i
+        while start > 0 and flags[start - 1].startswith(_NAMING) and "".join(words[start - 1 : i + 1]) in corpus:
+            start -= 1
+        if start < i:
+            named.append(("".join(words[start : i + 1]), words[i - 1], head))
+    return tuple(named)
+
+
+def _named_runs(words: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The words with a bracket and what it holds made one naming word ((俱进))."""
+    out: list[tuple[str, str]] = []
+    inside: list[str] | None = None
+    for w, f in words:
+        if w == "(":
+            inside = [w]
+        elif inside is not None:
+            inside.append(w)
+            if w == ")":
+                out.append(("".join(inside), "b"))
+                inside = None
+        else:
+            out.append((w, f))
+    return out + [(w, "x") for w in inside or []]
+
+
+def names_sibling(sentence: str, question: str, corpus: str) -> bool:
+    """Whether the sentence's figures count another thing of the kind the
+    question names: 泰祥电厂2台13.5万千瓦 for 荣奇(俱进)电厂, 新认定高新技术企业
+    1980家 for 专精特新企业. A figure counts the noun, named by another word
+    than the question's, and the sentence never names the thing."""
+    named = named_things(question, corpus)
+    return any(
+        name not in sentence
+        and _other_counted(sentence, question, [b for _, b, h in named if h == head], head)
+        for name, _, head in named
+    )
+
+
+def _other_counted(sentence: str, question: str, befores: list[str], head: str) -> bool:
+    """Whether a figure of the sentence counts the noun named by another word
+    in its clause (高新技术企业1980家 for 特新企业, 100个以上智能化改造项目 for
+    技改项目); not 规模以上工业 for 规上工业 (the question's word, its characters
+    in order, abbreviates it), nor one the question names too (重大续建项目和
+    新开工项目: 新开工…等54个重大项目)."""
+    counted = rf"(?<=[\u4e00-\u9fff])(?<![{_COUNTING}])({re.escape(head)})(?=[是为达到]*\d)|\d[^\W\d]{{0,2}}以?上?([\u4e00-\u9fff]{{1,8}}?){re.escape(head)}"
+    for m in re.finditer(counted, sentence):
+        start = m.start(1) if m.group(1) else m.end() - len(head)
+        word = re.split(r"[，,；;：:。]", sentence[:start])[-1]  # what the clause says before the noun
+        if not any(_abbreviates(b.strip("()"), word) for b in befores) and sentence[start - 2 : start + len(head)] not in question:
+            return True
+    return False
+
+
+_COUNTING = "的之一二两三四五六七八九十百千万亿个家座项条所名批类大种位"  # a count or 的 before a noun names no kind
+
+
+def _abbreviates(short: str, text: str) -> bool:
+    """Whether the short word's characters occur in the text in order (规上 in 规模以上)."""
+    rest = iter(text)
+    return all(ch in rest for ch in short)
 
 
 def only_another(sentence: str, question: str, corpus: str) -> bool:

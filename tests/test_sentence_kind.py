@@ -13,6 +13,7 @@ from rag.sentence_kind import (
     names_number,
     names_organisation,
     names_person,
+    names_sibling,
     of_another,
     only_another,
     particulars_line,
@@ -66,6 +67,24 @@ def test_a_figure_of_another_measure_of_the_kind_asked():
     clause, corpus = "加快推进100所领航幼儿园", "加快推进100所领航幼儿园,公办幼儿园在园幼儿占比43%以上"
     assert of_another(clause, "要新建多少所公办幼儿园?", corpus)
     assert not of_another(clause, "要建多少所领航幼儿园?", corpus)
+
+
+def test_a_figure_counting_another_thing_of_the_kind_named():
+    plants = "完成泰祥电厂2台13.5万千瓦、东风电厂2台2.5万千瓦机组关停。"
+    corpus = plants + "二是推进泰祥电厂、东风电厂和荣奇(俱进)电厂关停工作。专精特新企业。新认定高新技术企业1980家。规上工业"
+    assert names_sibling(plants, "荣奇（俱进）电厂关停的机组容量有多大？", corpus)  # full-width brackets as typed
+    assert not names_sibling(plants, "泰祥电厂关停的机组容量有多大？", corpus)
+    firms = "2023年,新认定高新技术企业1980家左右。"
+    assert names_sibling(firms, "2023年新认定了多少家专精特新企业?", corpus)
+    assert not names_sibling(firms, "2023年新认定了多少家高新技术企业?", corpus)
+    # 规上 abbreviates 规模以上; a noun after a count (三家企业) is no other kind
+    assert not names_sibling("规模以上工业增加值增长12.8%。", "规上工业增加值增长多少?", corpus)
+    assert not names_sibling("共有郑州远东等三家企业入选。", "有几家专精特新企业入选?", corpus)
+    # the question names both kinds: each figure may be the other's
+    projects = "新开工S2线工程等54个重大项目。"
+    corpus = "重大续建项目。新开工项目。" + projects
+    assert names_sibling(projects, "重大续建项目有多少个?", corpus)
+    assert not names_sibling(projects, "重大续建项目和新开工项目各有多少个?", corpus)
 
 
 def test_a_change_is_a_figure_of_growth_not_a_level():
