@@ -181,9 +181,14 @@ def key_terms(question: str) -> set[str]:
 
 
 # Words that ask, not what is asked about: a later part doesn't take them along.
-_PART_NOISE = re.compile(
-    rf"{ASKS_DOC_NO.pattern}|(?:19|20)\d{{2}}年|今年|去年|明年|现在|目前|多少|几|{ASKS_DAY.pattern}"
-)
+_PART_NOISE = re.compile(rf"{ASKS_DOC_NO.pattern}|多少|几|{ASKS_DAY.pattern}")
+# Nor the first part's time (去年多少?今年目标多少?), unless a later part counts
+# from it (2023年GDP总量是多少?比上年增长了多少?). Chosen on h23's i128 (gained
+# 7.4%); no other item of any set moved. Keeping the time whenever a later part
+# names none gained h19 a figure but cost h7 and h11 one each (the later part
+# names a subject of its own there: 技术合同成交额又突破了多少).
+_PART_TIME = re.compile(r"(?:19|20)\d{2}年|今年|去年|明年|现在|目前")
+_SINCE = re.compile(r"上年|上一年|同比")
 
 
 _ASKING = re.compile(rf"{WH.pattern}|多大|多高|多长|多久|吗|是否|怎么|如何")
@@ -247,7 +252,8 @@ def question_parts(question: str, most: int = 4) -> list[str]:
     pieces = question_pieces(question, most)
     if len(pieces) > 1:
         subject = _PART_NOISE.sub("", pieces[0][:-1])
-        return [pieces[0], *(f"{subject},{p}" for p in pieces[1:])]
+        timeless = _PART_TIME.sub("", subject)
+        return [pieces[0], *(f"{subject if _SINCE.search(p) else timeless},{p}" for p in pieces[1:])]
     years = list(dict.fromkeys(YEAR.findall(question)))[:most]
     if len(years) > 1:
         parts = []

@@ -46,6 +46,8 @@ def test_question_parts():
         "战略性新兴产业到2030年要占工业多少?",
         "战略性新兴产业到2035年要占工业多少?",
     ]
+    # a later part counting from the first part's year (比上年) keeps it
+    assert question_parts("2023年郑州GDP总量是多少?比上年增长了多少?")[1] == "2023年郑州GDP总量是,比上年增长了多少?"
     assert question_parts(Q) == [Q]
     # ... and the pieces as asked, each on its own
     assert question_pieces("新郑机场旅客吞吐量目标多少?中欧班列开多少班") == [
