@@ -96,7 +96,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--passage-prefix", default="", help='put before each passage, e.g. "passage: "')
     e.add_argument("--no-input-type", action="store_true", help="send no input_type field")
     k = subs.add_parser("calibrate", help="support scores of a pool of sets, and the refusal threshold they suggest")
-    k.add_argument("sets", type=Path, nargs="*", help="question sets pooled (default: h2, h3, h4, calibration)")
+    k.add_argument("sets", type=Path, nargs="*", help="question sets pooled (default: h17, h18, h19, h25)")
     subs.add_parser("pdf", help="seeds printed to PDF and read back: each parser's fidelity and time")
     o = subs.add_parser("ocr", help="seed pages as images read by rapidocr: character accuracy and time")
     o.add_argument("--pages", type=int, default=1, help="pages of each seed read (default 1)")

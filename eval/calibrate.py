@@ -1,9 +1,9 @@
 """The refusal threshold from a pool of question sets: `python -m eval calibrate`.
 
-Asks every question of the pooled sets (by default the held-out sets h15, h16
-and h17: 575 questions written by people who never saw the system, none used to
-choose how evidence is scored; h2-h4 and eval/calibration.jsonl, the pool
-before them, have since chosen rules), prints the support scores of answerable
+Asks every question of the pooled sets (by default the held-out sets h17, h18,
+h19 and h25: 1014 questions written by people who never saw the system, none
+used to choose how evidence is scored; h15 and h16, and before them h2-h4 and
+eval/calibration.jsonl, have since chosen rules), prints the support scores of answerable
 and unanswerable items side by side, and the thresholds that refuse the most
 unanswerable items while refusing at most 1 answerable item in 20, and 1 in 10.
 
@@ -21,7 +21,7 @@ from .harness import load_gold
 from .metrics import percentile, suggest_threshold
 
 HERE = Path(__file__).resolve().parent
-POOL = tuple(HERE / f for f in ("heldout15.jsonl", "heldout16.jsonl", "heldout17.jsonl"))
+POOL = tuple(HERE / f"heldout{n}.jsonl" for n in (17, 18, 19, 25))
 
 
 def supports(pipe: Pipeline, paths) -> tuple[list[float], list[float]]:
