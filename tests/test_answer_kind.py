@@ -96,6 +96,7 @@ def test_the_names_of_things_counted_are_asked():
     assert counted_asked("两个国家级孵化器叫啥名字?") == 2 and counted_asked("四大主导产业是哪些?") == 4
     assert counted_asked("十二个项目是哪些?") == 12 and counted_asked("那11家分别是怎么处理的?") == 0
     assert counted_asked("2024年新建5G基站多少个?") == 0
+    assert counted_asked("整合后那17家开发区具体是哪17家?") == 17  # 哪17家 asks their names
 
 
 def test_a_phone_number_asked_for_is_answered_by_one():
