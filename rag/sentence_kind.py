@@ -77,22 +77,23 @@ def of_another(clause: str, question: str, corpus: str) -> bool:
     )
 
 
-_NAMING = ("n", "a", "b", "j", "d", "l", "i")  # words that name a kind of thing (专精 n, 特新 d, 省级 b), not a verb or a figure
+# Words that name a kind of thing (专精 n, 特新 d, 省级 b), not a verb or a figure.
+_NAMING = ("n", "a", "b", "j", "d", "l", "i")
 _HALF_WIDTH = str.maketrans("（）", "()")  # as the documents write a name's brackets: 荣奇(俱进)电厂
 
 
 @functools.lru_cache(maxsize=1024)
 def named_things(question: str, corpus: str) -> tuple[tuple[str, str, str], ...]:
-    """What the question names by more than its noun, as the documents write
-    it: the longest run of naming words (and a bracket's words) ending in a
-    noun that the documents hold (荣奇(俱进)电厂, 专精特新企业), with the word
-    just before the noun (荣奇(俱进)电厂: (俱进); 专精特新企业: 特新) and the noun."""
-    runs = _named_runs(tagged_words(asking_clause(question).translate(_HALF_WIDTH)))
+    """What the question's asking clause names by more than its noun, as the
+    documents write it: the longest run of naming words (a bracket's words are
+    one) ending in a noun that the documents hold (荣奇(俱进)电厂, 专精特新企业),
+    with the word just before the noun ((俱进), 特新) and the noun."""
+    runs = _bracketed(tagged_words(asking_clause(question).translate(_HALF_WIDTH)))
     words, flags = [w for w, _ in runs], [f for _, f in runs]
     named = []
     for i, head in enumerate(words):
-        # the noun ending a run of nouns (省级智能工厂: 工厂, not 智能)
-        if not flags[i].startswith("n") or len(head) < 2 or flags[i + 1 : i + 2] and flags[i + 1].startswith("n"):
+        ends_nouns = flags[i].startswith("n") and not (i + 1 < len(flags) and flags[i + 1].startswith("n"))
+        if not ends_nouns or len(head) < 2:  # 省级智能工厂 names 工厂, not 智能
             continue
         start = i
         while start > 0 and flags[start - 1].startswith(_NAMING) and "".join(words[start - 1 : i + 1]) in corpus:
@@ -102,20 +103,20 @@ def named_things(question: str, corpus: str) -> tuple[tuple[str, str, str], ...]
     return tuple(named)
 
 
-def _named_runs(words: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The words with a bracket and what it holds made one naming word ((俱进))."""
+def _bracketed(words: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The words, with a bracket and what it holds made one naming word ((俱进))."""
     out: list[tuple[str, str]] = []
     inside: list[str] | None = None
     for w, f in words:
         if w == "(":
             inside = [w]
-        elif inside is not None:
+        elif inside is None:
+            out.append((w, f))
+        else:
             inside.append(w)
             if w == ")":
                 out.append(("".join(inside), "b"))
                 inside = None
-        else:
-            out.append((w, f))
     return out + [(w, "x") for w in inside or []]
 
 
@@ -126,10 +127,12 @@ def names_sibling(sentence: str, question: str, corpus: str) -> bool:
     than the question's, and the sentence never names the thing."""
     named = named_things(question, corpus)
     return any(
-        name not in sentence
-        and _other_counted(sentence, question, [b for _, b, h in named if h == head], head)
+        name not in sentence and _other_counted(sentence, question, [b for _, b, h in named if h == head], head)
         for name, _, head in named
     )
+
+
+_COUNTING = "的之一二两三四五六七八九十百千万亿个家座项条所名批类大种位"  # a count or 的 before a noun names no kind
 
 
 def _other_counted(sentence: str, question: str, befores: list[str], head: str) -> bool:
@@ -138,16 +141,22 @@ def _other_counted(sentence: str, question: str, befores: list[str], head: str) 
     技改项目); not 规模以上工业 for 规上工业 (the question's word, its characters
     in order, abbreviates it), nor one the question names too (重大续建项目和
     新开工项目: 新开工…等54个重大项目)."""
-    counted = rf"(?<=[\u4e00-\u9fff])(?<![{_COUNTING}])({re.escape(head)})(?=[是为达到]*\d)|\d[^\W\d]{{0,2}}以?上?([\u4e00-\u9fff]{{1,8}}?){re.escape(head)}"
-    for m in re.finditer(counted, sentence):
-        start = m.start(1) if m.group(1) else m.end() - len(head)
-        word = re.split(r"[，,；;：:。]", sentence[:start])[-1]  # what the clause says before the noun
-        if not any(_abbreviates(b.strip("()"), word) for b in befores) and sentence[start - 2 : start + len(head)] not in question:
+    for start in _counted_at(sentence, head):
+        clause = re.split(r"[，,；;：:。]", sentence[:start])[-1]
+        same = any(_abbreviates(b.strip("()"), clause) for b in befores)
+        if not same and sentence[start - 2 : start + len(head)] not in question:
             return True
     return False
 
 
-_COUNTING = "的之一二两三四五六七八九十百千万亿个家座项条所名批类大种位"  # a count or 的 before a noun names no kind
+def _counted_at(sentence: str, head: str):
+    """Where in the sentence a figure counts the noun: just before the figure
+    (泰祥电厂2台, 高新技术企业1980家) or a few characters after it (100个以上智能化改造项目)."""
+    h = re.escape(head)
+    before = rf"(?<=[\u4e00-\u9fff])(?<![{_COUNTING}]){h}(?=[是为达到]*\d)"
+    after = rf"\d[^\W\d]{{0,2}}以?上?[\u4e00-\u9fff]{{1,8}}?{h}"
+    yield from (m.start() for m in re.finditer(before, sentence))
+    yield from (m.end() - len(head) for m in re.finditer(after, sentence))
 
 
 def _abbreviates(short: str, text: str) -> bool:

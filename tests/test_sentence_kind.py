@@ -71,7 +71,7 @@ def test_a_figure_of_another_measure_of_the_kind_asked():
 
 def test_a_figure_counting_another_thing_of_the_kind_named():
     plants = "完成泰祥电厂2台13.5万千瓦、东风电厂2台2.5万千瓦机组关停。"
-    corpus = plants + "二是推进泰祥电厂、东风电厂和荣奇(俱进)电厂关停工作。专精特新企业。新认定高新技术企业1980家。规上工业"
+    corpus = plants + "二是推进荣奇(俱进)电厂关停工作。专精特新企业。新认定高新技术企业1980家。规上工业"
     assert names_sibling(plants, "荣奇（俱进）电厂关停的机组容量有多大？", corpus)  # full-width brackets as typed
     assert not names_sibling(plants, "泰祥电厂关停的机组容量有多大？", corpus)
     firms = "2023年,新认定高新技术企业1980家左右。"
