@@ -156,8 +156,8 @@ class Settings:
     # (evidence._OTHER_UNIT) and must not answer alone. On h17-h19 and h25 (1014
     # questions, none chosen on), 0.6001 refuses one near miss more than 0.6 and
     # no answerable item; on the choose sets 3 near misses more, none answerable.
-    # `python -m eval calibrate` on h17-h19 and h25 suggests 0.7122 for "1 in 20",
-    # which would refuse 26 answerable items more for 9 near misses.
+    # `python -m eval calibrate` (its pool is now h17-h19 and h25) suggests 0.7122
+    # for "1 in 20", which would refuse 26 answerable items more for 8 near misses.
     refuse_below: float = 0.6001
 
     # Questions longer than this are rejected with a clear error; so is the
