@@ -275,10 +275,11 @@ class Composer:
             # instead it refused 3 gold and 4 dev answerable questions.
             close.sort(key=lambda e: not e.lists)
             leads, offered = (close[:1], close[1:]) if support >= settings.refuse_below else ([], [])
-            section = section_parts(resolved, hits, self.index) if leads and reading.lists else []
-            if section and not reading.numeric and not leads[0].lists:
-                # A section the question names is answered by its parts
-                # (rag/sections.py), unless a sentence lists the items itself.
+            # A section the question names is answered by its parts
+            # (rag/sections.py), unless a sentence lists the items itself.
+            by_section = leads and reading.lists and not reading.numeric and not leads[0].lists
+            section = section_parts(resolved, hits, self.index) if by_section else []
+            if section:
                 leads, offered = [replace(leads[0], doc=d, paragraph=n, sentence=s) for d, n, s in section], []
             elif leads and reading.lists:
                 leads += self._items(leads[0])

@@ -223,7 +223,7 @@ def gather_evidence(
             # figures shown third before); on h16, not chosen on, a near miss
             # was refused too and no answerable item of h15-h17 lost a figure.
             kept *= _OTHER_UNIT if only_another(said, r.question, index.text) else _OFF_TOPIC_FIGURE
-        if (r.numeric or r.unit) and names_sibling(said, r.question, index.lowered_text):
+        if (r.numeric or r.unit) and names_sibling(said, r.question, index.text):
             # A figure of another thing of the kind asked (泰祥电厂2台13.5万千瓦
             # for 荣奇(俱进)电厂, 高新技术企业1980家 for 专精特新企业) is another's
             # measure, as of_another's is. Chosen on the plant of h6, h20 and

@@ -49,8 +49,8 @@ _PATTERNS: tuple[tuple[int, re.Pattern[str]], ...] = (
 )
 # A plan's box (专栏1:2024年固定资产投资 | then ▲ items): a titled section of its
 # own, below the heading it sits in, open while its ▲ items go on.
-BOX = re.compile(r"^专栏\s*\d+\s*[:：].*?(?=\s*\|?\s*$)")
 _BOX_NUMBERING = re.compile(r"^专栏\s*\d+\s*[:：]")
+BOX = re.compile(_BOX_NUMBERING.pattern + r".*?(?=\s*\|?\s*$)")
 BOX_LEVEL = 9
 BOX_ITEM = "▲"
 # A line that only says 附件 (1): the attachment printed below it, not the list

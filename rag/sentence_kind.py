@@ -142,7 +142,7 @@ def _other_counted(sentence: str, question: str, befores: list[str], head: str) 
     in order, abbreviates it), nor one the question names too (重大续建项目和
     新开工项目: 新开工…等54个重大项目)."""
     for start in _counted_at(sentence, head):
-        clause = re.split(r"[，,；;：:。]", sentence[:start])[-1]
+        clause = CLAUSE.findall(sentence[:start])[-1]
         same = any(_abbreviates(b.strip("()"), clause) for b in befores)
         if not same and sentence[start - 2 : start + len(head)] not in question:
             return True
